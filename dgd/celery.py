@@ -1,0 +1,14 @@
+"""The Celery application. Every periodic schedule of the project is declared here."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dgd.settings")
+
+app = Celery("dgd")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# All periodic work lives in this one table (STYLE.md: "all periodic schedules sit in one place").
+app.conf.beat_schedule = {}

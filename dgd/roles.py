@@ -1,0 +1,82 @@
+"""The staff roles and what each may do. A data migration creates the groups; ``ensure_roles`` brings
+them up to date (after a test flushed the tables, or when a release adds a permission)."""
+
+RESEARCHER = "研究员"
+CHIEF_EDITOR = "主编"
+SALES = "销售"
+
+_VIEW_CATALOGUE = [
+    "policies.view_entry",
+    "policies.view_policy",
+    "policies.view_analysis",
+    "policies.view_briefing",
+    "practices.view_practice",
+    "policies.view_region",
+    "policies.view_theme",
+    "policies.view_partner",
+    "issues.view_issue",
+    "issues.view_series",
+    "issues.view_issueentry",
+]
+_CURATE = [
+    f"{app}.{action}_{model}"
+    for app, model in [
+        ("policies", "entry"),
+        ("policies", "policy"),
+        ("policies", "analysis"),
+        ("policies", "briefing"),
+        ("practices", "practice"),
+    ]
+    for action in ("add", "change")
+] + [
+    "policies.mark_ready",
+    "policies.add_theme",
+    "policies.change_theme",
+    "policies.add_partner",
+    "policies.change_partner",
+    "policies.add_region",
+    "policies.change_region",
+    "issues.add_issue",
+    "issues.change_issue",
+    "issues.add_issueentry",
+    "issues.change_issueentry",
+    "issues.delete_issueentry",
+]
+_EDIT = [
+    "policies.delete_entry",
+    "policies.delete_policy",
+    "policies.delete_analysis",
+    "policies.delete_briefing",
+    "practices.delete_practice",
+    "policies.delete_theme",
+    "policies.delete_partner",
+    "issues.add_series",
+    "issues.change_series",
+    "issues.delete_issue",
+]
+
+ROLES = {
+    RESEARCHER: _VIEW_CATALOGUE + _CURATE,
+    CHIEF_EDITOR: _VIEW_CATALOGUE + _CURATE + _EDIT,
+    SALES: list(_VIEW_CATALOGUE),
+}
+
+
+def sync_roles(group_model, permission_model):
+    for name, perms in ROLES.items():
+        group, _ = group_model.objects.get_or_create(name=name)
+        wanted = []
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            wanted.append(permission_model.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)
+
+
+def ensure_roles():
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    sync_roles(Group, Permission)

@@ -1,0 +1,226 @@
+"""Writes to issues: importing a newsletter file, drafting the introduction."""
+
+import datetime
+from collections import Counter
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from issues.models import Issue, IssueEntry, IssueStatus, Series
+from issues.newsletter.parser import NewsletterError, Vocabulary, parse
+from issues.selectors import issue_items, issue_sections, issue_stats
+from policies.models import Entry, Kind, Level, Partner, Region, Status, Theme
+
+SCALAR_FIELDS = ("kind", "title", "issuer", "action", "doc_number", "level", "source_url", "summary", "body")
+
+
+@dataclass
+class ImportResult:
+    issue: Issue
+    issue_created: bool
+    entries_created: int
+    entries_updated: int
+    entries_unchanged: int
+
+
+def newsletter_vocabulary():
+    regions = {}
+    for code, name, short_name in Region.objects.values_list("code", "name", "short_name"):
+        regions[name] = code
+        regions.setdefault(short_name, code)
+    return Vocabulary(regions=regions, partners=set(Partner.objects.values_list("name", flat=True)))
+
+
+def issue_import_newsletter(*, data, source_name="", draft=False):
+    """Import a newsletter file into an issue and its catalogue entries.
+
+    Idempotent: importing the same file again changes nothing. Malformed input raises
+    ``NewsletterError`` (``line N: reason``) before anything is written. A new issue is archived as
+    published without notifying anyone, or kept as a draft (its entries too) with ``draft=True``.
+    """
+    parsed = parse(data, newsletter_vocabulary())
+    with transaction.atomic():
+        return _store(parsed, source_name=source_name, draft=draft)
+
+
+def _store(parsed, *, source_name, draft):
+    series = Series.objects.filter(name=parsed.series).first()
+    if series is None:
+        series = Series.objects.create(
+            name=parsed.series, slug=slugify(parsed.series) or f"series-{Series.objects.count() + 1}"
+        )
+    issue = Issue.objects.select_for_update().filter(series=series, year=parsed.year, month=parsed.month).first()
+    clash = Issue.objects.filter(series=series, number=parsed.number).exclude(pk=getattr(issue, "pk", None)).first()
+    if clash:
+        raise NewsletterError(1, f"issue number {parsed.number} of {series} already belongs to {clash.key}")
+
+    issue_created = issue is None
+    if issue_created:
+        published = not draft
+        issue = Issue.objects.create(
+            series=series,
+            year=parsed.year,
+            month=parsed.month,
+            number=parsed.number,
+            intro=parsed.intro,
+            status=IssueStatus.PUBLISHED if published else IssueStatus.DRAFT,
+            published_at=_month_start(parsed) if published else None,
+            source_name=source_name,
+        )
+    elif (issue.number, issue.intro) != (parsed.number, parsed.intro):
+        issue.number, issue.intro = parsed.number, parsed.intro
+        issue.save(update_fields=["number", "intro", "updated_at"])
+
+    existing = {n.number: n.entry for s in issue_sections(issue) for n in s.items}
+    regions = Region.objects.in_bulk()
+    partners = {p.name: p for p in Partner.objects.all()}
+    themes = list(Theme.objects.all())
+    entry_status = Status.DRAFT if (draft and issue_created) else Status.READY
+    counts = Counter()
+    stored = {}
+    for parsed_entry in parsed.entries:
+        entry = existing.get(parsed_entry.label)
+        if entry is not None and entry.kind != parsed_entry.kind:
+            entry = None
+        entry, outcome = _store_entry(
+            parsed_entry,
+            entry,
+            published_on=datetime.date(parsed.year, parsed.month, 1),
+            status=entry_status,
+            regions=[regions[code] for code in parsed_entry.regions],
+            partners=[partners[name] for name in parsed_entry.partners],
+            themes=themes,
+            reason=f"import_newsletter {source_name}".strip(),
+        )
+        counts[outcome] += 1
+        stored[parsed_entry.number] = entry
+
+    for parsed_entry in parsed.entries:
+        if parsed_entry.interprets:
+            entry = stored[parsed_entry.number]
+            policy = stored[parsed_entry.interprets]
+            if entry.interprets_id != policy.pk:
+                entry.interprets = policy
+                entry.save(update_fields=["interprets", "updated_at"])
+
+    _store_items(issue, [(p.section, stored[p.number]) for p in parsed.entries])
+    return ImportResult(issue, issue_created, counts["created"], counts["updated"], counts["unchanged"])
+
+
+def _month_start(parsed):
+    return timezone.make_aware(datetime.datetime(parsed.year, parsed.month, 1, 9, 0))
+
+
+def _store_entry(parsed_entry, entry, *, published_on, status, regions, partners, themes, reason):
+    values = {name: getattr(parsed_entry, name) or "" for name in SCALAR_FIELDS}
+    suggestion_text = "\n".join([parsed_entry.title, parsed_entry.issuer, parsed_entry.summary])
+    suggested = [theme for theme in themes if theme.matches(suggestion_text)]
+    if entry is None:
+        entry = Entry.objects.filter(
+            kind=parsed_entry.kind, title=parsed_entry.title, issuer=parsed_entry.issuer, issues=None
+        ).first()
+    if entry is None:
+        entry = Entry(published_on=published_on, status=status, **values)
+        entry._change_reason = reason
+        entry.save()
+        entry.regions.set(regions)
+        entry.partners.set(partners)
+        entry.themes.set(suggested)
+        return entry, "created"
+
+    changed = [name for name, value in values.items() if getattr(entry, name) != value]
+    for name in changed:
+        setattr(entry, name, values[name])
+    if changed:
+        entry._change_reason = reason
+        entry.save()
+    m2m_changed = False
+    for manager, wanted in ((entry.regions, regions), (entry.partners, partners)):
+        if {obj.pk for obj in manager.all()} != {obj.pk for obj in wanted}:
+            manager.set(wanted)
+            m2m_changed = True
+    # Themes are staff's to confirm: a re-import adds newly suggested ones and removes none.
+    missing_themes = [theme for theme in suggested if theme.pk not in {t.pk for t in entry.themes.all()}]
+    if missing_themes:
+        entry.themes.add(*missing_themes)
+        m2m_changed = True
+    return entry, "updated" if (changed or m2m_changed) else "unchanged"
+
+
+def _store_items(issue, wanted):
+    """Make the issue hold exactly ``wanted`` ([(section, entry)], in order), touching only what differs."""
+    current = {item.entry_id: item for item in IssueEntry.objects.filter(issue=issue)}
+    keep = {entry.pk for _, entry in wanted}
+    IssueEntry.objects.filter(issue=issue).exclude(entry_id__in=keep).delete()
+    for position, (section, entry) in enumerate(wanted):
+        item = current.get(entry.pk)
+        if item is None:
+            IssueEntry.objects.create(issue=issue, entry=entry, section=section, position=position)
+        elif (item.section, item.position) != (section, position):
+            item.section, item.position = section, position
+            item.save(update_fields=["section", "position"])
+
+
+# --- The introduction -------------------------------------------------------------------------
+
+LEVEL_WORDS = [
+    (Level.NATIONAL, "国家级", "国家级重磅政策"),
+    (Level.MINISTRY, "部委", "部委"),
+    (Level.PROVINCIAL, "省级", "省级政策"),
+    (Level.MUNICIPAL, "市级", "市级政策"),
+    (Level.COUNTY, "县级", "县级政策"),
+]
+
+
+def _top(counter, limit):
+    return [name for name, _ in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0][0]))[:limit]]
+
+
+def _quoted_full_title(policy):
+    """《浙江省人民政府关于深化数字政府建设的实施意见》: the issuer joins the title when it is one body."""
+    single_issuer = policy.issuer and not any(mark in policy.issuer for mark in " 、，等")
+    if single_issuer and not policy.title.startswith(policy.issuer):
+        return f"《{policy.issuer}{policy.title}》"
+    return f"《{policy.title}》"
+
+
+def issue_draft_intro(*, issue):
+    """Draft 本期导读 from the issue's content, in the style of the institute's own introductions."""
+    items = issue_items(issue)
+    stats = issue_stats(items)
+    entries = [item.entry for item in items]
+    policies = [e for e in entries if e.kind == Kind.POLICY]
+    practices = [e for e in entries if e.kind == Kind.PRACTICE]
+    analyses = [e for e in entries if e.kind == Kind.ANALYSIS]
+    briefings = [e for e in entries if e.kind == Kind.BRIEFING]
+    name = f"《{issue.series.publication}——{issue.series.name}》{issue.month}月刊"
+    sentences = []
+    if policies:
+        levels = Counter(e.level for e in policies)
+        present = [(words, detail) for level, words, detail in LEVEL_WORDS if levels[level]]
+        breakdown = "，".join(f"{detail}{levels[level]}条" for level, _, detail in LEVEL_WORDS if levels[level])
+        policy_themes = Counter((t.position, t.name) for e in policies for t in e.themes.all())
+        sentence = f"{name}选取{'、'.join(w for w, _ in present)}重要政策{stats['policies']}条"
+        if breakdown:
+            sentence += f"，其中{breakdown}"
+        if policy_themes:
+            sentence += f"，主要聚焦于{'、'.join(n for _, n in _top(policy_themes, 4))}等内容"
+        sentences.append(sentence)
+    if practices:
+        provinces = Counter((region.province_code, region.short_name) for e in practices for region in e.regions.all())
+        practice_themes = Counter((t.position, t.name) for e in practices for t in e.themes.all())
+        places = "、".join(n for _, n in _top(provinces, 4))
+        sentence = f"选取{places}等地在数字政府领域的先进做法和地方经验，" if places else ""
+        sentence += f"集成为{stats['practices']}条创新实践"
+        if practice_themes:
+            sentence += f"，主要集中在{'、'.join(n for _, n in _top(practice_themes, 3))}等领域"
+        sentences.append(("同时，" if sentences else f"{name}") + sentence)
+    text = "；".join(sentences) + ("。" if sentences else "")
+    for analysis in analyses:
+        subject = _quoted_full_title(analysis.interprets) if analysis.interprets else f"《{analysis.title}》"
+        text += f"此外，本期特别收录{issue.series.publisher}对{subject}的原创解读，敬请关注。"
+    if briefings:
+        text += f"热点前瞻关注{'、'.join(b.title for b in briefings[:2])}。"
+    return text

@@ -1,0 +1,179 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from import_export.admin import ImportExportModelAdmin
+from simple_history.admin import SimpleHistoryAdmin
+
+from policies.models import Analysis, Briefing, Entry, Partner, Policy, Region, RegionKind, Theme
+from policies.resources import EntryResource, PolicyResource
+from policies.services import (
+    entry_apply_suggested_themes,
+    entry_mark_ready,
+    entry_suggestion_text,
+    theme_suggestions,
+)
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "short_name", "kind", "parent"]
+    list_filter = ["kind"]
+    search_fields = ["name", "short_name", "=code"]
+    autocomplete_fields = ["parent"]
+    ordering = ["code"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["code"] if obj and obj.kind == RegionKind.PROVINCE else []
+
+
+@admin.register(Theme)
+class ThemeAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "keyword_preview", "position", "entry_count"]
+    list_editable = ["position"]
+    search_fields = ["name", "slug", "keywords"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(entry_count=Count("entries"))
+
+    @admin.display(description=_("keywords"))
+    def keyword_preview(self, theme):
+        return "、".join(theme.keyword_list)
+
+    @admin.display(description=_("entries"), ordering="entry_count")
+    def entry_count(self, theme):
+        return theme.entry_count
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ["name", "full_name"]
+    search_fields = ["name", "full_name"]
+
+
+class EntryAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
+    """The admin every kind of entry shares; each kind narrows the fields it shows."""
+
+    resource_classes = [EntryResource]
+    list_display = ["display_title", "kind", "level", "region_tags", "theme_tags", "published_on", "status"]
+    list_filter = ["status", "kind", "level", ("regions", admin.RelatedOnlyFieldListFilter), "themes", "published_on"]
+    search_fields = ["title", "issuer", "doc_number", "summary"]
+    autocomplete_fields = ["regions", "themes", "partners", "interprets"]
+    readonly_fields = ["suggested_themes", "issue_list", "created_at", "updated_at"]
+    date_hierarchy = "published_on"
+    list_per_page = 50
+    actions = ["mark_ready", "apply_suggested_themes"]
+    history_list_display = ["status"]
+    fieldsets = [
+        (None, {"fields": ["kind", "title", "issuer", "action", "doc_number", "level", "status"]}),
+        (_("Regions and themes"), {"fields": ["regions", "partners", "themes", "suggested_themes"]}),
+        (_("Dates"), {"fields": ["issued_on", "published_on"]}),
+        (_("Content"), {"fields": ["source_url", "summary", "interprets", "body"]}),
+        (_("Issues"), {"fields": ["issue_list", "created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("regions", "themes")
+
+    @admin.display(description=_("title"), ordering="title")
+    def display_title(self, entry):
+        return entry.display_title
+
+    @admin.display(description=_("regions"))
+    def region_tags(self, entry):
+        return "、".join(region.short_name for region in entry.regions.all())
+
+    @admin.display(description=_("themes"))
+    def theme_tags(self, entry):
+        return "、".join(theme.name for theme in entry.themes.all())
+
+    @admin.display(description=_("suggested themes"))
+    def suggested_themes(self, entry):
+        if not entry.pk:
+            return _("Suggested from the keyword rules once the entry is saved.")
+        themes = theme_suggestions(text=entry_suggestion_text(entry))
+        return "、".join(theme.name for theme in themes) or "—"
+
+    @admin.display(description=_("appears in"))
+    def issue_list(self, entry):
+        items = entry.issue_items.select_related("issue__series")
+        if not items:
+            return "—"
+        return format_html_join(format_html("<br>"), "{}", ((str(item.issue),) for item in items))
+
+    # -- actions -------------------------------------------------------------------------------
+    def has_mark_ready_permission(self, request):
+        return request.user.has_perm("policies.mark_ready")
+
+    @admin.action(description=_("Mark selected entries ready"), permissions=["mark_ready"])
+    def mark_ready(self, request, queryset):
+        try:
+            count = entry_mark_ready(entries=list(queryset), by=request.user)
+        except PermissionDenied as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return
+        self.message_user(
+            request,
+            ngettext("%(count)d entry marked ready.", "%(count)d entries marked ready.", count) % {"count": count},
+        )
+
+    @admin.action(description=_("Add the suggested themes"), permissions=["change"])
+    def apply_suggested_themes(self, request, queryset):
+        added = sum(len(entry_apply_suggested_themes(entry=entry)) for entry in queryset)
+        self.message_user(request, _("%(count)d themes added.") % {"count": added})
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        entry = form.instance
+        if not change and not entry.themes.exists():
+            added = entry_apply_suggested_themes(entry=entry)
+            if added:
+                self.message_user(
+                    request,
+                    format_html(
+                        _("Themes suggested from the keyword rules: {}. Confirm or change them."),
+                        "、".join(theme.name for theme in added),
+                    ),
+                )
+
+
+class KindAdmin(EntryAdmin):
+    """The admin of one kind: the kind is fixed, so its field and filter go."""
+
+    list_display = ["display_title", "level", "region_tags", "theme_tags", "published_on", "status"]
+    list_filter = ["status", "level", ("regions", admin.RelatedOnlyFieldListFilter), "themes", "published_on"]
+    hidden = ["kind"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = []
+        for name, options in super().get_fieldsets(request, obj):
+            fields = [f for f in options["fields"] if f not in self.hidden]
+            if fields:
+                fieldsets.append((name, {**options, "fields": fields}))
+        return fieldsets
+
+
+@admin.register(Policy)
+class PolicyAdmin(KindAdmin):
+    resource_classes = [PolicyResource]
+    hidden = ["kind", "partners", "interprets", "body"]
+
+
+@admin.register(Analysis)
+class AnalysisAdmin(KindAdmin):
+    hidden = ["kind", "issuer", "action", "doc_number", "partners", "issued_on"]
+
+
+@admin.register(Briefing)
+class BriefingAdmin(KindAdmin):
+    hidden = ["kind", "action", "doc_number", "partners", "interprets", "body", "issued_on"]
+
+
+@admin.register(Entry)
+class AllEntriesAdmin(EntryAdmin):
+    """Every entry of every kind in one list (and the search behind the entry autocompletes)."""
+
+    def has_add_permission(self, request):
+        return False  # add through the kind's own page, which fixes the kind

@@ -1,0 +1,242 @@
+"""The catalogue: regions, themes, partners and the entries research staff curate.
+
+Every kind of entry (policy, practice, analysis, briefing) lives in the one ``Entry`` table so that the
+library, its exports and the subscriber digests read a single list; each kind has a proxy model of its
+own for the admin and the spreadsheet import.
+"""
+
+from django.apps import apps
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class RegionKind(models.TextChoices):
+    PROVINCE = "province", _("Province")
+    CITY = "city", _("City")
+    COUNTY = "county", _("County or district")
+
+
+class Region(models.Model):
+    """An administrative division keyed by its GB/T 2260 code (110000 北京, 320583 昆山, …)."""
+
+    code = models.PositiveIntegerField(_("GB/T 2260 code"), primary_key=True)
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    short_name = models.CharField(_("short name"), max_length=20, db_index=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=RegionKind.choices, default=RegionKind.PROVINCE)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("part of"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def province_code(self):
+        return self.code // 10000 * 10000
+
+
+class ThemeQuerySet(models.QuerySet):
+    def suggested_for(self, text):
+        """Themes whose keyword rules match ``text``, in the vocabulary's order."""
+        return [theme for theme in self if theme.matches(text)]
+
+
+class Theme(models.Model):
+    """A controlled-vocabulary topic with keyword rules used to suggest it for new entries."""
+
+    slug = models.SlugField(_("slug"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    keywords = models.TextField(
+        _("keywords"),
+        blank=True,
+        help_text=_("One keyword per line. An entry whose title or summary contains one is suggested this theme."),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    objects = ThemeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("theme")
+        verbose_name_plural = _("themes")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def keyword_list(self):
+        return [line.strip() for line in self.keywords.splitlines() if line.strip()]
+
+    def matches(self, text):
+        return any(keyword in text for keyword in self.keyword_list)
+
+
+class Partner(models.Model):
+    """A company named in an entry's tag, such as 新点 in 【河南&新点】: not a region."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    full_name = models.CharField(_("full name"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("partner")
+        verbose_name_plural = _("partners")
+
+    def __str__(self):
+        return self.name
+
+
+class Level(models.TextChoices):
+    NATIONAL = "national", _("National")
+    MINISTRY = "ministry", _("Ministry")
+    PROVINCIAL = "provincial", _("Provincial")
+    MUNICIPAL = "municipal", _("Municipal")
+    COUNTY = "county", _("County")
+
+
+class Kind(models.TextChoices):
+    POLICY = "policy", _("Policy")
+    PRACTICE = "practice", _("Innovation practice")
+    ANALYSIS = "analysis", _("Analysis")
+    BRIEFING = "briefing", _("Briefing")
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    READY = "ready", _("Ready")
+
+
+class EntryQuerySet(models.QuerySet):
+    def ready(self):
+        return self.filter(status=Status.READY)
+
+    def of_kind(self, kind):
+        return self.filter(kind=kind)
+
+    def with_tags(self):
+        return self.prefetch_related("regions", "themes", "partners")
+
+
+class Entry(models.Model):
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, db_index=True)
+    title = models.CharField(_("title"), max_length=300, help_text=_("For a policy, the document title without 《》."))
+    issuer = models.CharField(_("issuing body"), max_length=200, blank=True)
+    action = models.CharField(
+        _("verb"), max_length=10, blank=True, help_text=_("How the issuer put it out: 印发, 发布, 出台 …")
+    )
+    doc_number = models.CharField(_("document number"), max_length=100, blank=True, help_text="浙政发〔2022〕20号")
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices, blank=True)
+    regions = models.ManyToManyField(Region, verbose_name=_("regions"), blank=True, related_name="entries")
+    themes = models.ManyToManyField(Theme, verbose_name=_("themes"), blank=True, related_name="entries")
+    partners = models.ManyToManyField(Partner, verbose_name=_("partners"), blank=True, related_name="entries")
+    issued_on = models.DateField(_("issued on"), null=True, blank=True)
+    published_on = models.DateField(_("date"), help_text=_("The date the catalogue files this entry under."))
+    source_url = models.URLField(_("original text"), max_length=1000, blank=True)
+    summary = models.TextField(_("summary"), blank=True, help_text=_("Paragraphs; **bold** marks key phrases."))
+    body = models.TextField(
+        _("body"), blank=True, help_text=_("An analysis's long text; lines starting with ## are sub-headings.")
+    )
+    interprets = models.ForeignKey(
+        "self",
+        verbose_name=_("interprets"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="analyses",
+        limit_choices_to={"kind": Kind.POLICY},
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[regions, themes, partners])
+    objects = EntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_on", "-id"]
+        verbose_name = _("catalogue entry")
+        verbose_name_plural = _("catalogue entries")
+        indexes = [models.Index(fields=["-published_on", "-id"], name="entry_newest")]
+        permissions = [("mark_ready", _("Can mark entries ready"))]
+
+    def __str__(self):
+        return self.display_title
+
+    @property
+    def display_title(self):
+        if self.kind == Kind.POLICY:
+            return f"{self.issuer}《{self.title}》" if self.issuer else f"《{self.title}》"
+        return self.title
+
+    def get_admin_url(self):
+        proxy = proxy_for_kind(self.kind)
+        return reverse(f"admin:{proxy._meta.app_label}_{proxy._meta.model_name}_change", args=[self.pk])
+
+
+class KindProxyManager(models.Manager):
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+
+    def get_queryset(self):
+        return EntryQuerySet(self.model, using=self._db).filter(kind=self.kind)
+
+
+class KindProxy(Entry):
+    """Base of the per-kind proxies: each pins ``kind`` and filters the table to its own rows."""
+
+    KIND = None
+
+    class Meta:
+        proxy = True
+
+    def save(self, *args, **kwargs):
+        self.kind = self.KIND
+        super().save(*args, **kwargs)
+
+
+class Policy(KindProxy):
+    KIND = Kind.POLICY
+    objects = KindProxyManager(Kind.POLICY)
+
+    class Meta:
+        proxy = True
+        verbose_name = _("policy")
+        verbose_name_plural = _("policies")
+
+
+class Analysis(KindProxy):
+    KIND = Kind.ANALYSIS
+    objects = KindProxyManager(Kind.ANALYSIS)
+
+    class Meta:
+        proxy = True
+        verbose_name = _("analysis")
+        verbose_name_plural = _("analyses")
+
+
+class Briefing(KindProxy):
+    KIND = Kind.BRIEFING
+    objects = KindProxyManager(Kind.BRIEFING)
+
+    class Meta:
+        proxy = True
+        verbose_name = _("briefing")
+        verbose_name_plural = _("briefings")
+
+
+def proxy_for_kind(kind):
+    """The proxy model of a kind, wherever it is defined (Practice lives in the practices app)."""
+    return next(model for model in apps.get_models() if issubclass(model, KindProxy) and kind == model.KIND)
