@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make run`: migrate, load the sample issue, create a local admin, then start the web server, a Celery
+# worker and Celery beat on the embedded defaults (SQLite, filesystem broker, mail to var/mail).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+PORT=${PORT:-8000}
+mkdir -p var/celery/queue var/celery/processed var/mail
+
+$PY manage.py migrate --noinput
+$PY manage.py import_newsletter issues/fixtures/dgd-2022-08-zhengwu.txt
+credentials=$($PY manage.py create_local_admin)
+
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+.venv/bin/celery -A dgd worker --loglevel=INFO --concurrency=2 >var/worker.log 2>&1 &
+pids+=($!)
+.venv/bin/celery -A dgd beat --loglevel=INFO >var/beat.log 2>&1 &
+pids+=($!)
+$PY manage.py runserver "127.0.0.1:$PORT" --noreload >var/web.log 2>&1 &
+pids+=($!)
+
+for _ in $(seq 1 50); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/admin/login/" 2>/dev/null && break
+  sleep 0.2
+done
+cat <<MSG
+
+  DGD is running.
+    Site:   http://127.0.0.1:$PORT/
+    Admin:  http://127.0.0.1:$PORT/admin/
+    $credentials
+  Logs in var/web.log, var/worker.log, var/beat.log; mail in var/mail/. Ctrl-C stops everything.
+
+MSG
+wait -n "${pids[@]}"

@@ -1,0 +1,59 @@
+import os
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+from tests.factories import UserFactory  # noqa: E402
+
+SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, "issues", "fixtures", "dgd-2022-08-zhengwu.txt")
+
+
+@pytest.fixture
+def sample_bytes():
+    with open(SAMPLE, "rb") as f:
+        return f.read()
+
+
+@pytest.fixture
+def sample_text(sample_bytes):
+    return sample_bytes.decode("utf-8")
+
+
+@pytest.fixture
+def catalogue_data(django_db_blocker):
+    """What the data migrations load (regions, themes, partners, the series, the roles).
+
+    Plain tests see it already; tests on a live server flush the tables after themselves, so they ask
+    for it again.
+    """
+    from dgd.roles import ensure_roles
+    from issues.models import Series
+    from policies.vocabulary import ensure_vocabulary
+
+    with django_db_blocker.unblock():
+        ensure_vocabulary()
+        ensure_roles()
+        Series.objects.get_or_create(slug="zhengwu", defaults={"name": "政务服务分册"})
+
+
+@pytest.fixture
+def researcher(db):
+    return UserFactory(role="researcher")
+
+
+@pytest.fixture
+def chief_editor(db):
+    return UserFactory(role="chief_editor")
+
+
+@pytest.fixture
+def sales(db):
+    return UserFactory(role="sales")
+
+
+@pytest.fixture
+def imported_sample(db, sample_bytes):
+    from issues.services import issue_import_newsletter
+
+    return issue_import_newsletter(data=sample_bytes, source_name="dgd-2022-08-zhengwu.txt").issue
