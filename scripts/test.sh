@@ -40,7 +40,7 @@ echo "==> makemigrations --check"
 $PY manage.py makemigrations --check --dry-run || failed+=("makemigrations --check")
 
 echo "==> check --deploy (production settings)"
-DEBUG=false SECRET_KEY="$(head -c 48 /dev/urandom | base64)" ALLOWED_HOSTS=dgd.example.org \
+env -u DJANGO_ALLOW_ASYNC_UNSAFE DEBUG=false SECRET_KEY="$(head -c 48 /dev/urandom | base64)" ALLOWED_HOSTS=dgd.example.org \
   DATABASE_URL="$PG_URL" REDIS_URL=redis://127.0.0.1:6379/0 EMAIL_URL=smtp://relay.example.org:25 \
   $PY manage.py check --deploy --fail-level WARNING || failed+=("check --deploy")
 
@@ -49,7 +49,7 @@ if DEBUG=false ALLOWED_HOSTS=x $PY manage.py check >/dev/null 2>&1; then failed+
 
 if command -v docker-compose >/dev/null 2>&1; then
   echo "==> docker-compose config"
-  docker-compose -f docker-compose.yml config -q || failed+=("docker-compose config")
+  SECRET_KEY=compose-check docker-compose -f docker-compose.yml config -q || failed+=("docker-compose config")
 elif [ "$CI" = "true" ]; then
   failed+=("docker-compose missing")
 else

@@ -4,7 +4,7 @@ import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
-from tests.factories import UserFactory  # noqa: E402
+from tests.factories import UserFactory
 
 SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, "issues", "fixtures", "dgd-2022-08-zhengwu.txt")
 

@@ -1,0 +1,74 @@
+"""Settings come from the environment: embedded defaults on a laptop, a refusal to start half-configured."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.embedded
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "a-long-random-production-secret-key-for-the-deploy-check-0123456789",
+    "ALLOWED_HOSTS": "dgd.example.org",
+    "DATABASE_URL": "postgres://dgd@db.example.org:5432/dgd",
+    "REDIS_URL": "redis://redis.example.org:6379/0",
+    "EMAIL_URL": "smtp://relay.example.org:25",
+}
+CLEARED = (
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "EMAIL_URL",
+)
+
+
+def run(*args, **env):
+    environment = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+def setting(name, **env):
+    result = run("shell", "-c", f"from django.conf import settings; print(settings.{name})", **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_with_nothing_set_it_runs_on_the_embedded_defaults():
+    assert setting("DATABASES['default']['ENGINE']") == "django.db.backends.sqlite3"
+    assert setting("CELERY_BROKER_URL") == "filesystem://"
+    assert setting("EMAIL_BACKEND") == "django.core.mail.backends.filebased.EmailBackend"
+    assert setting("DEBUG") == "True"
+    assert setting("TIME_ZONE") == "Asia/Shanghai"
+    assert setting("LANGUAGE_CODE") == "zh-hans"
+
+
+def test_the_environment_selects_the_production_stack():
+    env = dict(PRODUCTION)
+    assert setting("DATABASES['default']['ENGINE']", **env) == "django.db.backends.postgresql"
+    assert setting("CELERY_BROKER_URL", **env) == "redis://redis.example.org:6379/0"
+    assert setting("EMAIL_BACKEND", **env) == "django.core.mail.backends.smtp.EmailBackend"
+    assert setting("EMAIL_HOST", **env) == "relay.example.org"
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])
+def test_debug_off_refuses_to_start_without_a_secret_or_hosts(missing):
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    result = run("check", **env)
+    assert result.returncode != 0
+    assert f"{missing} must be set when DEBUG is off" in result.stderr
+
+
+def test_the_deploy_check_is_clean_with_production_settings():
+    result = run("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
