@@ -10,6 +10,7 @@ PG_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dgd}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/15}
 export DJANGO_ALLOW_ASYNC_UNSAFE=true
 export DGD_VAR_DIR=${DGD_VAR_DIR:-$PWD/var/test}
+mkdir -p "$DGD_VAR_DIR/static"
 
 left_out=()
 failed=()
