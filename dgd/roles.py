@@ -41,6 +41,7 @@ _CURATE = [
     "issues.add_issueentry",
     "issues.change_issueentry",
     "issues.delete_issueentry",
+    "issues.submit_issue",
 ]
 _EDIT = [
     "policies.delete_entry",
@@ -53,6 +54,10 @@ _EDIT = [
     "issues.add_series",
     "issues.change_series",
     "issues.delete_issue",
+    "issues.approve_issue",
+    "issues.publish_issue",
+    "issues.view_issuerevision",
+    "issues.view_issueevent",
 ]
 
 ROLES = {
@@ -62,13 +67,23 @@ ROLES = {
 }
 
 
-def sync_roles(group_model, permission_model):
+def sync_roles(group_model, permission_model, *, strict=False):
+    """Give each group exactly its role's permissions.
+
+    A migration runs this with the models as they stood then, when permissions added by later migrations
+    do not exist yet; those are skipped there (a later migration runs it again). ``strict`` refuses any
+    permission that is missing.
+    """
     for name, perms in ROLES.items():
         group, _ = group_model.objects.get_or_create(name=name)
         wanted = []
         for perm in perms:
             app_label, codename = perm.split(".")
-            wanted.append(permission_model.objects.get(content_type__app_label=app_label, codename=codename))
+            found = permission_model.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if found is None and strict:
+                raise LookupError(f"role {name}: no permission {perm}")
+            if found is not None:
+                wanted.append(found)
         group.permissions.set(wanted)
 
 
@@ -79,4 +94,4 @@ def ensure_roles():
 
     for app_config in apps.get_app_configs():
         create_permissions(app_config, verbosity=0)
-    sync_roles(Group, Permission)
+    sync_roles(Group, Permission, strict=True)

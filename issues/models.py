@@ -1,6 +1,8 @@
 """Series and issues (期): an ordered selection of catalogue entries in five sections."""
 
+from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -52,6 +54,9 @@ class IssueQuerySet(models.QuerySet):
 
 
 class Issue(models.Model):
+    """A monthly issue. Its workflow lives in ``issues.workflow``; once published it is frozen: readers
+    see its latest ``IssueRevision``, whatever later happens to the entries."""
+
     series = models.ForeignKey(Series, verbose_name=_("series"), on_delete=models.PROTECT, related_name="issues")
     year = models.PositiveSmallIntegerField(_("year"))
     month = models.PositiveSmallIntegerField(_("month"), choices=[(m, f"{m:02d}") for m in range(1, 13)])
@@ -74,6 +79,11 @@ class Issue(models.Model):
         ordering = ["-year", "-month"]
         verbose_name = _("issue")
         verbose_name_plural = _("issues")
+        permissions = [
+            ("submit_issue", _("Can submit an issue for review")),
+            ("approve_issue", _("Can approve an issue or send it back to draft")),
+            ("publish_issue", _("Can schedule, publish and revise an issue")),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["series", "year", "month"], name="issue_one_per_month"),
             models.UniqueConstraint(fields=["series", "number"], name="issue_unique_number"),
@@ -86,6 +96,16 @@ class Issue(models.Model):
     def key(self):
         """The issue's address in URLs and commands: ``2022-08``."""
         return f"{self.year}-{self.month:02d}"
+
+    @property
+    def is_published(self):
+        return self.status == IssueStatus.PUBLISHED
+
+    def get_absolute_url(self):
+        return reverse("issues:detail", args=[self.year, f"{self.month:02d}"])
+
+    def latest_revision(self):
+        return self.revisions.order_by("-number").first()
 
 
 class IssueEntry(models.Model):
@@ -102,3 +122,48 @@ class IssueEntry(models.Model):
 
     def __str__(self):
         return str(self.entry)
+
+
+class IssueRevision(models.Model):
+    """What readers see of a published issue: the issue as it stood when published (revision 1), or as a
+    chief editor corrected it later (2, 3, …). Later edits to the entries do not reach it."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("issue"))
+    number = models.PositiveIntegerField(_("revision"))
+    data = models.JSONField(_("content"))
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("by")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["issue", "number"]
+        verbose_name = _("published revision")
+        verbose_name_plural = _("published revisions")
+        constraints = [models.UniqueConstraint(fields=["issue", "number"], name="issue_revision_once")]
+
+    def __str__(self):
+        return f"{self.issue} r{self.number}"
+
+
+class IssueEvent(models.Model):
+    """The audit trail: every workflow step, who took it and when."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="events", verbose_name=_("issue"))
+    action = models.CharField(_("action"), max_length=20)
+    from_status = models.CharField(_("from"), max_length=12, choices=IssueStatus.choices)
+    to_status = models.CharField(_("to"), max_length=12, choices=IssueStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("by")
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("workflow event")
+        verbose_name_plural = _("workflow events")
+
+    def __str__(self):
+        return f"{self.issue}: {self.action}"

@@ -117,6 +117,15 @@ def issue_as_data(issue):
     }
 
 
+def issue_data(issue):
+    """What readers get: a published issue as frozen in its latest revision, any other as it stands."""
+    if issue.is_published:
+        revision = issue.latest_revision()
+        if revision is not None:
+            return revision.data
+    return issue_as_data(issue)
+
+
 class IssueNotFound(LookupError):
     pass
 

@@ -4,13 +4,16 @@ import datetime
 from collections import Counter
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
-from issues.models import Issue, IssueEntry, IssueStatus, Series
+from issues.models import SECTION_ORDER, Issue, IssueEntry, IssueStatus, Section, Series
 from issues.newsletter.parser import NewsletterError, Vocabulary, parse
-from issues.selectors import issue_items, issue_sections, issue_stats
+from issues.selectors import issue_as_data, issue_items, issue_sections, issue_stats
+from issues.workflow import revision_create
 from policies.models import Entry, Kind, Level, Partner, Region, Status, Theme
 
 SCALAR_FIELDS = ("kind", "title", "issuer", "action", "doc_number", "level", "source_url", "summary", "body")
@@ -106,6 +109,10 @@ def _store(parsed, *, source_name, draft):
                 entry.save(update_fields=["interprets", "updated_at"])
 
     _store_items(issue, [(p.section, stored[p.number]) for p in parsed.entries])
+    if issue.is_published:
+        latest = issue.latest_revision()
+        if latest is None or latest.data != issue_as_data(issue):
+            revision_create(issue=issue, by=None, reason=f"import_newsletter {source_name}".strip())
     return ImportResult(issue, issue_created, counts["created"], counts["updated"], counts["unchanged"])
 
 
@@ -161,6 +168,77 @@ def _store_items(issue, wanted):
         elif (item.section, item.position) != (section, position):
             item.section, item.position = section, position
             item.save(update_fields=["section", "position"])
+
+
+# --- Assembly ------------------------------------------------------------------------------------
+
+
+class AssemblyError(Exception):
+    """The issue cannot be changed now; the message is for the user."""
+
+
+def _editable(issue, by):
+    if not by.has_perm("issues.change_issue"):
+        raise PermissionDenied(_("You may not edit issues."))
+    if issue.status != IssueStatus.DRAFT:
+        raise AssemblyError(
+            _("Only a draft can be changed; this issue is %(status)s.") % {"status": issue.get_status_display()}
+        )
+
+
+def section_for(entry):
+    if entry.kind == Kind.POLICY:
+        return Section.HEADLINES if entry.level in (Level.NATIONAL, Level.MINISTRY) else Section.POLICIES
+    return {Kind.PRACTICE: Section.PRACTICES, Kind.ANALYSIS: Section.ANALYSIS, Kind.BRIEFING: Section.OUTLOOK}[
+        entry.kind
+    ]
+
+
+LEVEL_ORDER = {level: i for i, level in enumerate(Level.values)}
+
+
+def _assembly_order(entry):
+    """National before ministry, then provinces in code order, then oldest first."""
+    province = min((region.province_code for region in entry.regions.all()), default=0)
+    return (LEVEL_ORDER.get(entry.level, len(LEVEL_ORDER)), province, entry.published_on, entry.pk)
+
+
+def issue_assemble(*, issue, by):
+    """Pull the month's ready entries that are in no issue into their sections, after what is there.
+
+    Returns the number of entries added.
+    """
+    _editable(issue, by)
+    first = datetime.date(issue.year, issue.month, 1)
+    following = datetime.date(issue.year + issue.month // 12, issue.month % 12 + 1, 1)
+    candidates = list(
+        Entry.objects.ready()
+        .filter(published_on__gte=first, published_on__lt=following, issue_items__isnull=True)
+        .prefetch_related("regions")
+    )
+    with transaction.atomic():
+        items = issue_items(issue)
+        by_section = {key: [item.entry for item in items if item.section == key] for key in SECTION_ORDER}
+        for entry in sorted(candidates, key=_assembly_order):
+            by_section[section_for(entry)].append(entry)
+        _store_items(issue, [(key, entry) for key in SECTION_ORDER for entry in by_section[key]])
+        if not issue.intro.strip():
+            issue.intro = issue_draft_intro(issue=issue)
+            issue.save(update_fields=["intro", "updated_at"])
+    return len(candidates)
+
+
+def issue_regenerate_intro(*, issue, by):
+    _editable(issue, by)
+    issue.intro = issue_draft_intro(issue=issue)
+    issue.save(update_fields=["intro", "updated_at"])
+    return issue.intro
+
+
+def issue_renumber(*, issue):
+    """Positions 0, 1, 2 … in section order, keeping the order within each section (after drag and drop)."""
+    items = issue_items(issue)
+    _store_items(issue, [(key, item.entry) for key in SECTION_ORDER for item in items if item.section == key])
 
 
 # --- The introduction -------------------------------------------------------------------------

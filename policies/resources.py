@@ -5,9 +5,13 @@ statuses by their Chinese labels; an unknown value fails its row with a message,
 then imports nothing.
 """
 
+import datetime
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import translation
+from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
 from policies.models import Entry, Level, Partner, Policy, Region, Status, Theme
@@ -16,21 +20,39 @@ LIST_SEPARATORS = re.compile(r"\s*[,，、;；&＆/]\s*")
 
 
 class NamedManyWidget(widgets.ManyToManyWidget):
-    """Several related objects in one cell, each given by any of ``lookups`` (code, name, slug …)."""
+    """Several related objects in one cell, each given by any of ``lookups`` (code, name, slug …).
+
+    Some names hold a separator themselves (一件事/一窗受理), so the longest run of pieces that names an
+    object wins: 一件事/一窗受理、跨省通办 is two themes, 四川/重庆 two regions.
+    """
 
     def __init__(self, model, lookups, render_field):
         super().__init__(model, separator="、", field=render_field)
         self.lookups = lookups
 
     def clean(self, value, row=None, **kwargs):
-        if value is None or str(value).strip() == "":
+        text = "" if value is None else str(value).strip()
+        if not text:
             return self.model.objects.none()
+        pieces = re.split(f"({LIST_SEPARATORS.pattern})", text)
+        names, separators = pieces[0::2], pieces[1::2]
         found = []
-        for name in (part for part in LIST_SEPARATORS.split(str(value).strip()) if part):
-            obj = self._find(name)
-            if obj is None:
-                raise ValueError(f"unknown {self.model._meta.verbose_name}: «{name}»")
-            found.append(obj.pk)
+        start = 0
+        while start < len(names):
+            if not names[start]:
+                start += 1
+                continue
+            for end in range(len(names), start, -1):
+                name = names[start] + "".join(separators[i] + names[i + 1] for i in range(start, end - 1))
+                obj = self._find(name)
+                if obj is not None:
+                    found.append(obj.pk)
+                    start = end
+                    break
+            else:
+                raise ValueError(
+                    _("unknown %(kind)s «%(name)s»") % {"kind": self.model._meta.verbose_name, "name": names[start]}
+                )
         return self.model.objects.filter(pk__in=found)
 
     def _find(self, name):
@@ -44,7 +66,7 @@ class NamedManyWidget(widgets.ManyToManyWidget):
 
 
 class ChoiceWidget(widgets.Widget):
-    """A choice given by its value (``provincial``) or its label (省级)."""
+    """A choice given by its value (``provincial``) or its label in any of the site's languages (省级, Provincial)."""
 
     def __init__(self, choices, required=False):
         super().__init__()
@@ -55,21 +77,42 @@ class ChoiceWidget(widgets.Widget):
         value = "" if value is None else str(value).strip()
         if not value:
             if self.required:
-                raise ValueError("a value is required")
+                raise ValueError(_("a value is required"))
             return ""
         for choice_value, label in self.choices.choices:
-            if value in (choice_value, str(label)):
+            if value == choice_value or value in self._labels(label):
                 return choice_value
-        allowed = "、".join(str(label) for _, label in self.choices.choices)
-        raise ValueError(f"«{value}» is not one of {allowed}")
+        allowed = "、".join(str(label) for _value, label in self.choices.choices)
+        raise ValueError(_("«%(value)s» is not one of %(allowed)s") % {"value": value, "allowed": allowed})
+
+    @staticmethod
+    def _labels(label):
+        # A spreadsheet exported by a colleague whose admin speaks English must still import.
+        labels = set()
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                labels.add(str(label))
+        return labels
 
     def render(self, value, obj=None, **kwargs):
         return str(self.choices(value).label) if value else ""
 
 
+class DayWidget(widgets.DateWidget):
+    """A date typed as text (2022-08-01) or a spreadsheet's date cell, which openpyxl reads as a datetime."""
+
+    def clean(self, value, row=None, **kwargs):
+        if isinstance(value, datetime.datetime):
+            return value.date()
+        try:
+            return super().clean(value, row, **kwargs)
+        except ValueError:
+            raise ValueError(_("«%(value)s» is not a date like 2022-08-01") % {"value": value}) from None
+
+
 class EntryResource(resources.ModelResource):
     id = fields.Field(attribute="id", column_name="编号", widget=widgets.IntegerWidget())
-    title = fields.Field(attribute="title", column_name="标题")
+    title = fields.Field(attribute="title", column_name="标题", widget=widgets.CharWidget())
     level = fields.Field(attribute="level", column_name="级别", widget=ChoiceWidget(Level))
     regions = fields.Field(
         attribute="regions",
@@ -79,11 +122,9 @@ class EntryResource(resources.ModelResource):
     themes = fields.Field(
         attribute="themes", column_name="主题", widget=NamedManyWidget(Theme, ["slug", "name"], "name")
     )
-    published_on = fields.Field(
-        attribute="published_on", column_name="日期", widget=widgets.DateWidget(format="%Y-%m-%d")
-    )
-    source_url = fields.Field(attribute="source_url", column_name="原文链接")
-    summary = fields.Field(attribute="summary", column_name="摘要")
+    published_on = fields.Field(attribute="published_on", column_name="日期", widget=DayWidget(format="%Y-%m-%d"))
+    source_url = fields.Field(attribute="source_url", column_name="原文链接", widget=widgets.CharWidget())
+    summary = fields.Field(attribute="summary", column_name="摘要", widget=widgets.CharWidget())
     status = fields.Field(attribute="status", column_name="状态", widget=ChoiceWidget(Status))
 
     class Meta:
@@ -94,12 +135,60 @@ class EntryResource(resources.ModelResource):
         clean_model_instances = True
         use_transactions = True
 
+    def import_data(self, dataset, **kwargs):
+        # One bad row refuses the whole file, whoever calls: the admin, a command or a test.
+        kwargs.setdefault("rollback_on_validation_errors", True)
+        return super().import_data(dataset, **kwargs)
+
+    def init_instance(self, row=None):
+        instance = super().init_instance(row)
+        # A kind's proxy pins its kind on save, but the row is validated (full_clean) before that.
+        kind = getattr(self._meta.model, "KIND", None)
+        if kind:
+            instance.kind = kind
+        return instance
+
     def get_or_init_instance(self, instance_loader, row):
         instance, new = super().get_or_init_instance(instance_loader, row)
         if new and row.get("编号") not in (None, ""):
             # Never let a row's id reach an entry of another kind (or one that does not exist).
-            raise ValidationError({"id": f"编号 {row['编号']}: no such {self._meta.model._meta.verbose_name}"})
+            raise ValidationError(
+                {
+                    "id": _("编号 %(id)s: no such %(kind)s")
+                    % {"id": row["编号"], "kind": self._meta.model._meta.verbose_name}
+                }
+            )
         return instance, new
+
+    def import_instance(self, instance, row, **kwargs):
+        """Check the many-to-many cells too before anything is saved, so that an unknown region or theme is a
+        validation error of its row like any other (django-import-export reads them only after saving)."""
+        errors = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as error:
+            errors = error.error_dict
+        for field in self.get_import_fields():
+            if isinstance(field.widget, widgets.ManyToManyWidget) and field.column_name in row:
+                try:
+                    field.clean(row)
+                except ValueError as error:
+                    errors[field.attribute] = [ValidationError(str(error), code="invalid")]
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        """Name the spreadsheet column in each message (日期: …), not the model field."""
+        try:
+            super().validate_instance(instance, import_validation_errors, validate_unique)
+        except ValidationError as error:
+            columns = {field.attribute: field.column_name for field in self.get_import_fields()}
+            raise ValidationError(
+                {
+                    attribute: [f"{columns.get(attribute, attribute)}: {message}" for message in messages]
+                    for attribute, messages in error.message_dict.items()
+                }
+            ) from None
 
     def before_import_row(self, row, **kwargs):
         if not row.get("编号"):
@@ -111,8 +200,8 @@ class EntryResource(resources.ModelResource):
 
 
 class PolicyResource(EntryResource):
-    issuer = fields.Field(attribute="issuer", column_name="发文机关")
-    doc_number = fields.Field(attribute="doc_number", column_name="文号")
+    issuer = fields.Field(attribute="issuer", column_name="发文机关", widget=widgets.CharWidget())
+    doc_number = fields.Field(attribute="doc_number", column_name="文号", widget=widgets.CharWidget())
 
     class Meta(EntryResource.Meta):
         model = Policy

@@ -85,13 +85,24 @@ def test_text_reimports_to_the_same_json(imported_sample, tmp_path):
     assert issue_as_data(again) == original
 
 
-def test_edits_made_after_import_survive_the_round_trip(imported_sample, tmp_path):
-    policy = imported_sample.entries.get(title="北京市助企纾困优化营商环境若干措施")
+def test_edits_to_a_draft_survive_the_round_trip(sample_bytes, tmp_path):
+    issue = issue_import_newsletter(data=sample_bytes, draft=True).issue
+    policy = issue.entries.get(title="北京市助企纾困优化营商环境若干措施")
     policy.source_url = "https://www.beijing.gov.cn/zhengce/t1.html"
     policy.doc_number = "京政发〔2022〕1号"
     policy.save()
-    original = issue_as_data(imported_sample)
+    original = issue_as_data(issue)
     text = export("2022-08", "text", tmp_path)
+    assert "《北京市助企纾困优化营商环境若干措施》（京政发〔2022〕1号）[政策原文](https://www.beijing.gov.cn/" in text
     Issue.objects.all().delete()
     Entry.objects.all().delete()
-    assert issue_as_data(issue_import_newsletter(data=text.encode("utf-8")).issue) == original
+    assert issue_as_data(issue_import_newsletter(data=text.encode("utf-8"), draft=True).issue) == original
+
+
+def test_a_published_issue_exports_as_it_was_published(imported_sample, tmp_path):
+    before = export("2022-08", "json", tmp_path)
+    policy = imported_sample.entries.get(title="北京市助企纾困优化营商环境若干措施")
+    policy.summary = "后来改写的摘要。"
+    policy.save()
+    assert export("2022-08", "json", tmp_path) == before
+    assert "后来改写的摘要" not in export("2022-08", "text", tmp_path)

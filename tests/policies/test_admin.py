@@ -84,7 +84,10 @@ def catalogue():
             title="北京市优化营商环境条例", regions=[110000], themes=["business-environment"], level=Level.PROVINCIAL
         ),
         "national": EntryFactory(
-            title="关于加快推进电子证照扩大应用领域的意见", issuer="国务院办公厅", level=Level.NATIONAL, themes=["e-licence"]
+            title="关于加快推进电子证照扩大应用领域的意见",
+            issuer="国务院办公厅",
+            level=Level.NATIONAL,
+            themes=["e-licence"],
         ),
     }
 
@@ -122,9 +125,7 @@ def test_a_region_filter_and_a_search_combine_without_duplicates(signed_in, cata
 
 
 @pytest.mark.parametrize("rows", [5, 40])
-def test_the_policy_list_takes_the_same_number_of_queries_however_many_rows(
-    signed_in, rows, django_assert_num_queries
-):
+def test_the_policy_list_takes_the_same_number_of_queries_however_many_rows(signed_in, rows, django_assert_num_queries):
     for n in range(rows):
         EntryFactory(regions=[510000, 500000][: n % 2 + 1], themes=["one-network", "cross-province"][: n % 3])
     signed_in.get(changelist())  # warm the content-type and session caches

@@ -4,7 +4,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from issues.newsletter.writer import render_text
-from issues.selectors import IssueNotFound, issue_as_data, issue_by_reference
+from issues.selectors import IssueNotFound, issue_by_reference, issue_data
 from policies.models import Region
 
 FORMATS = ("json", "text")
@@ -23,7 +23,7 @@ class Command(BaseCommand):
             issue = issue_by_reference(issue)
         except IssueNotFound as error:
             raise CommandError(str(error)) from None
-        data = issue_as_data(issue)
+        data = issue_data(issue)
         if format == "json":
             content = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
         else:

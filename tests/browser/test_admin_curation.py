@@ -1,0 +1,67 @@
+"""A researcher curates a policy in Chromium: sign in, add it with the autocompletes, mark it ready, filter."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from policies.models import Policy, Status
+from tests.factories import PASSWORD, EntryFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOT = "/tmp/admin-curation.png"
+
+
+def choose(page, field, term, option):
+    """Pick ``option`` in the select2 autocomplete of ``field`` after typing ``term``."""
+    page.locator(f"#id_{field}").locator("xpath=following-sibling::span[contains(@class,'select2')]").click()
+    page.locator(".select2-container--open .select2-search__field").fill(term)
+    page.locator(".select2-results__option", has_text=option).click()
+
+
+def test_a_researcher_adds_a_policy_marks_it_ready_and_finds_it_by_region(live_server, page, catalogue_data):
+    researcher = UserFactory(role="researcher")
+    beijing = EntryFactory(title="北京市优化营商环境条例", issuer="北京市人大常委会", regions=[110000])
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    page.goto(f"{live_server.url}/admin/")
+    expect(page).to_have_url(re.compile(r"/admin/login/"))
+    page.fill("#id_username", researcher.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    expect(page.locator("#site-name")).to_contain_text("数字政府动态")
+
+    page.goto(f"{live_server.url}/admin/policies/policy/add/")
+    page.fill("#id_title", "关于进一步推进川渝通办的实施意见")
+    page.fill("#id_issuer", "四川省人民政府办公厅、重庆市人民政府办公厅")
+    page.select_option("#id_level", "provincial")
+    page.fill("#id_published_on", "2022-08-05")
+    choose(page, "regions", "四川", "四川省")
+    choose(page, "regions", "重庆", "重庆市")
+    choose(page, "themes", "跨省", "跨省通办")
+    page.click("input[name=_save]")
+
+    expect(page.locator("ul.messagelist")).to_contain_text("关于进一步推进川渝通办的实施意见")
+    policy = Policy.objects.get(title="关于进一步推进川渝通办的实施意见")
+    assert set(policy.regions.values_list("code", flat=True)) == {510000, 500000}
+    assert list(policy.themes.values_list("slug", flat=True)) == ["cross-province"]
+    assert policy.status == Status.DRAFT
+
+    page.check(f"input[name=_selected_action][value='{policy.pk}']")
+    page.select_option("select[name=action]", "mark_ready")
+    page.click("button[name=index]")
+    expect(page.locator("ul.messagelist")).to_contain_text("已将 1 个条目标记为就绪")
+    policy.refresh_from_db()
+    assert policy.status == Status.READY
+
+    page.locator("#changelist-filter a", has_text="四川省").click()
+    expect(page).to_have_url(re.compile(r"regions__code__exact=510000"))
+    results = page.locator("#result_list tbody")
+    expect(results).to_contain_text("关于进一步推进川渝通办的实施意见")
+    expect(results.locator("tr")).to_have_count(1)
+    expect(results).not_to_contain_text(beijing.title)
+    page.screenshot(path=SCREENSHOT, full_page=True)
+    assert errors == []
