@@ -11,4 +11,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # All periodic work lives in this one table (STYLE.md: "all periodic schedules sit in one place").
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # Wagtail's publish_scheduled pattern: no long-countdown tasks, a minute's tick publishes what is due.
+    "publish-due-issues": {"task": "issues.tasks.publish_due_issues", "schedule": 60.0},
+}

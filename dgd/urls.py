@@ -1,6 +1,5 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 admin.site.site_header = "数字政府动态"
 admin.site.site_title = "数字政府动态"
@@ -8,5 +7,5 @@ admin.site.index_title = "DGD"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", include("issues.urls")),
 ]

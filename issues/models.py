@@ -92,6 +92,9 @@ class Issue(models.Model):
     def __str__(self):
         return f"{self.series} {self.year}年{self.month:02d}月 第{self.number:02d}期"
 
+    def get_absolute_url(self):
+        return reverse("issues:detail", args=[self.year, f"{self.month:02d}"])
+
     @property
     def key(self):
         """The issue's address in URLs and commands: ``2022-08``."""
@@ -100,9 +103,6 @@ class Issue(models.Model):
     @property
     def is_published(self):
         return self.status == IssueStatus.PUBLISHED
-
-    def get_absolute_url(self):
-        return reverse("issues:detail", args=[self.year, f"{self.month:02d}"])
 
     def latest_revision(self):
         return self.revisions.order_by("-number").first()

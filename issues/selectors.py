@@ -148,3 +148,30 @@ def issue_by_reference(reference):
         ids = ", ".join(f"{issue.pk} ({issue.series})" for issue in issues)
         raise IssueNotFound(f"several issues for {reference}: use the id, one of {ids}")
     return issues[0]
+
+
+def _anchor(number):
+    return "entry-" + number.replace(".", "-")
+
+
+def issue_for_display(data):
+    """The issue data with what pages need beside it: tags 【四川&重庆】, anchors, the month as 08."""
+    from policies.models import Region
+
+    names = dict(Region.objects.values_list("code", "short_name"))
+    sections = []
+    for section in data["sections"]:
+        entries = []
+        for entry in section["entries"]:
+            tag_names = [names.get(int(code), code) for code in entry["regions"]] + list(entry["partners"])
+            extra = {"tag": "&".join(tag_names), "anchor": _anchor(entry["number"])}
+            if entry.get("interprets"):
+                extra["interprets_anchor"] = _anchor(entry["interprets"])
+            entries.append({**entry, **extra})
+        sections.append({**section, "entries": entries, "anchor": f"section-{section['key']}"})
+    return {
+        **data,
+        "sections": sections,
+        "month_padded": f"{data['month']:02d}",
+        "number_padded": f"{data['number']:02d}",
+    }

@@ -8,7 +8,7 @@ from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from policies.models import Analysis, Briefing, Entry, Partner, Policy, Region, RegionKind, Theme
-from policies.resources import EntryResource, PolicyResource
+from policies.resources import AnalysisResource, BriefingResource, EntryResource, PolicyResource
 from policies.services import (
     entry_apply_suggested_themes,
     entry_mark_ready,
@@ -163,11 +163,13 @@ class PolicyAdmin(KindAdmin):
 
 @admin.register(Analysis)
 class AnalysisAdmin(KindAdmin):
+    resource_classes = [AnalysisResource]
     hidden = ["kind", "issuer", "action", "doc_number", "partners", "issued_on"]
 
 
 @admin.register(Briefing)
 class BriefingAdmin(KindAdmin):
+    resource_classes = [BriefingResource]
     hidden = ["kind", "action", "doc_number", "partners", "interprets", "body", "issued_on"]
 
 
@@ -177,3 +179,6 @@ class AllEntriesAdmin(EntryAdmin):
 
     def has_add_permission(self, request):
         return False  # add through the kind's own page, which fixes the kind
+
+    def has_import_permission(self, request):
+        return False  # likewise import: each kind's sheet has its own columns, and its rows keep their kind

@@ -1,8 +1,11 @@
 """Spreadsheet import and export (.xlsx, .csv) of catalogue entries, with Chinese column headers.
 
-Cells name regions by GB/T 2260 code or by name (江苏 / 江苏省), themes by slug or name, levels and
-statuses by their Chinese labels; an unknown value fails its row with a message, and django-import-export
-then imports nothing.
+Each kind has a sheet of its own columns (a policy's 发文机关 and 文号, a practice's 合作伙伴, an analysis's
+正文); the sheet of all entries adds 类型 and is for export only. Cells name regions by GB/T 2260 code or by
+name (320000 / 江苏 / 江苏省), themes by slug or name, partners by name, levels and statuses by their labels
+(省级, 已就绪) or values; several in one cell are separated by 、 , ; & or /. An unknown value, a bad date
+or an id that is not an entry of the sheet's kind fails its row with a message naming the column, and
+then nothing in the file is imported.
 """
 
 import datetime
@@ -14,7 +17,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
-from policies.models import Entry, Level, Partner, Policy, Region, Status, Theme
+from policies.models import Analysis, Briefing, Entry, Kind, Level, Partner, Policy, Region, Status, Theme
 
 LIST_SEPARATORS = re.compile(r"\s*[,，、;；&＆/]\s*")
 
@@ -111,13 +114,21 @@ class DayWidget(widgets.DateWidget):
 
 
 class EntryResource(resources.ModelResource):
+    """Every kind of entry in one sheet (export only: a kind's own resource imports, and pins the kind)."""
+
     id = fields.Field(attribute="id", column_name="编号", widget=widgets.IntegerWidget())
+    kind = fields.Field(attribute="kind", column_name="类型", widget=ChoiceWidget(Kind), readonly=True)
     title = fields.Field(attribute="title", column_name="标题", widget=widgets.CharWidget())
+    issuer = fields.Field(attribute="issuer", column_name="发文机关", widget=widgets.CharWidget())
+    doc_number = fields.Field(attribute="doc_number", column_name="文号", widget=widgets.CharWidget())
     level = fields.Field(attribute="level", column_name="级别", widget=ChoiceWidget(Level))
     regions = fields.Field(
         attribute="regions",
         column_name="地区",
         widget=NamedManyWidget(Region, ["code", "short_name", "name"], "short_name"),
+    )
+    partners = fields.Field(
+        attribute="partners", column_name="合作伙伴", widget=NamedManyWidget(Partner, ["name", "full_name"], "name")
     )
     themes = fields.Field(
         attribute="themes", column_name="主题", widget=NamedManyWidget(Theme, ["slug", "name"], "name")
@@ -129,6 +140,22 @@ class EntryResource(resources.ModelResource):
 
     class Meta:
         model = Entry
+        fields = (
+            "id",
+            "kind",
+            "title",
+            "issuer",
+            "doc_number",
+            "level",
+            "regions",
+            "partners",
+            "themes",
+            "published_on",
+            "source_url",
+            "summary",
+            "status",
+        )
+        export_order = fields
         import_id_fields = ["id"]
         skip_unchanged = True
         report_skipped = True
@@ -200,9 +227,6 @@ class EntryResource(resources.ModelResource):
 
 
 class PolicyResource(EntryResource):
-    issuer = fields.Field(attribute="issuer", column_name="发文机关", widget=widgets.CharWidget())
-    doc_number = fields.Field(attribute="doc_number", column_name="文号", widget=widgets.CharWidget())
-
     class Meta(EntryResource.Meta):
         model = Policy
         fields = (
@@ -221,5 +245,39 @@ class PolicyResource(EntryResource):
         export_order = fields
 
 
-def partner_widget():
-    return NamedManyWidget(Partner, ["name", "full_name"], "name")
+class AnalysisResource(EntryResource):
+    body = fields.Field(attribute="body", column_name="正文", widget=widgets.CharWidget())
+
+    class Meta(EntryResource.Meta):
+        model = Analysis
+        fields = (
+            "id",
+            "title",
+            "level",
+            "regions",
+            "themes",
+            "published_on",
+            "source_url",
+            "summary",
+            "body",
+            "status",
+        )
+        export_order = fields
+
+
+class BriefingResource(EntryResource):
+    class Meta(EntryResource.Meta):
+        model = Briefing
+        fields = (
+            "id",
+            "title",
+            "issuer",
+            "level",
+            "regions",
+            "themes",
+            "published_on",
+            "source_url",
+            "summary",
+            "status",
+        )
+        export_order = fields

@@ -1,12 +1,8 @@
-from import_export import fields
-
-from policies.resources import EntryResource, partner_widget
+from policies.resources import EntryResource
 from practices.models import Practice
 
 
 class PracticeResource(EntryResource):
-    partners = fields.Field(attribute="partners", column_name="合作伙伴", widget=partner_widget())
-
     class Meta(EntryResource.Meta):
         model = Practice
         fields = (

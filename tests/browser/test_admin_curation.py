@@ -23,8 +23,13 @@ def choose(page, field, term, option):
 def test_a_researcher_adds_a_policy_marks_it_ready_and_finds_it_by_region(live_server, page, catalogue_data):
     researcher = UserFactory(role="researcher")
     beijing = EntryFactory(title="北京市优化营商环境条例", issuer="北京市人大常委会", regions=[110000])
-    errors = []
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    errors = []  # JavaScript errors and blocked scripts (CSP), not the missing favicon
+
+    def console(message):
+        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+            errors.append(f"{message.text} ({message.location.get('url')})")
+
+    page.on("console", console)
     page.on("pageerror", lambda error: errors.append(str(error)))
 
     page.goto(f"{live_server.url}/admin/")

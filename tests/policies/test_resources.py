@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from import_export.formats.base_formats import CSV, XLSX
 
-from policies.models import Entry, Kind, Level, Policy, Status
-from policies.resources import PolicyResource
+from policies.models import Analysis, Briefing, Entry, Kind, Level, Partner, Policy, Status
+from policies.resources import AnalysisResource, BriefingResource, EntryResource, PolicyResource
 from practices.models import Practice
 from practices.resources import PracticeResource
 from tests.factories import EntryFactory, PracticeEntryFactory, UserFactory
@@ -346,7 +346,7 @@ def test_practices_import_with_their_partner():
 
 def test_the_practice_export_has_a_partner_column():
     practice = PracticeEntryFactory(regions=[410000])
-    practice.partners.set([1])
+    practice.partners.set(Partner.objects.filter(name="新点"))
     EntryFactory()  # a policy: not exported
     data = PracticeResource().export()
     assert data.headers == PRACTICE_HEADERS
@@ -374,6 +374,55 @@ def test_a_practice_file_cannot_touch_a_policy():
     assert list(row_errors(result)) == [1]
     assert Entry.objects.get(pk=policy.pk).title == "关于深化数字政府建设的实施意见"
     assert not Practice.objects.exists()
+
+
+# -- analyses, briefings and the sheet of all entries ----------------------------------------------
+
+
+def test_analyses_import_with_their_body_and_keep_their_kind():
+    policy = EntryFactory()
+    headers = ["编号", "标题", "地区", "主题", "日期", "摘要", "正文"]
+    rows = [
+        ["", "以数字化改革推动政务服务提质增效", "浙江", "数字政府建设", "2022-08-20", "解读。", "## 一、背景\n正文。"],
+        [policy.pk, "把政策改成解读", "", "", "2022-08-20", "", ""],
+    ]
+    result = AnalysisResource().import_data(dataset(headers, *rows), dry_run=False)
+    assert list(row_errors(result)) == [2]
+    assert Entry.objects.get(pk=policy.pk).kind == Kind.POLICY
+    assert not Analysis.objects.exists()
+
+    result = AnalysisResource().import_data(dataset(headers, rows[0]), dry_run=False)
+    assert result.totals["new"] == 1, row_errors(result)
+    analysis = Analysis.objects.get()
+    assert analysis.kind == Kind.ANALYSIS
+    assert analysis.body.startswith("## 一、背景")
+
+
+def test_briefings_import_with_their_issuer():
+    headers = ["标题", "发文机关", "级别", "日期"]
+    rows = [["国务院政策例行吹风会", "国务院新闻办公室", "国家级", "2022-08-26"]]
+    result = BriefingResource().import_data(dataset(headers, *rows), dry_run=False)
+    assert result.totals["new"] == 1, row_errors(result)
+    briefing = Briefing.objects.get()
+    assert (briefing.kind, briefing.issuer, briefing.level) == (Kind.BRIEFING, "国务院新闻办公室", Level.NATIONAL)
+
+
+def test_the_sheet_of_all_entries_has_chinese_headers_and_a_kind_column(client, researcher):
+    practice = PracticeEntryFactory(regions=[410000])
+    practice.partners.set(Partner.objects.filter(name="新点"))
+    EntryFactory(regions=[320000])
+    data = EntryResource().export()
+    assert data.headers == [
+        "编号", "类型", "标题", "发文机关", "文号", "级别", "地区", "合作伙伴", "主题", "日期", "原文链接", "摘要", "状态"
+    ]  # fmt: skip
+    rows = {row[1]: dict(zip(data.headers, row, strict=True)) for row in data}
+    assert set(rows) == {"政策", "创新实践"}
+    assert rows["创新实践"]["合作伙伴"] == "新点"
+    assert rows["政策"]["地区"] == "江苏"
+
+    client.force_login(researcher)
+    assert client.get(reverse("admin:policies_entry_export")).status_code == 200
+    assert client.get(reverse("admin:policies_entry_import")).status_code == 403  # import through a kind
 
 
 # -- the admin's two-step import ----------------------------------------------------------------
