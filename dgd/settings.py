@@ -132,7 +132,6 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6's default, now
 
 # --- Email --------------------------------------------------------------------------------
 if env.str("EMAIL_URL", default=""):

@@ -45,6 +45,10 @@ class IssueStatus(models.TextChoices):
     PUBLISHED = "published", _("Published")
 
 
+# Content can change while an issue is a draft or in review; from approval on it is fixed.
+EDITABLE_STATUSES = (IssueStatus.DRAFT, IssueStatus.IN_REVIEW)
+
+
 class IssueQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=IssueStatus.PUBLISHED)

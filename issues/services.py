@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from issues.models import SECTION_ORDER, Issue, IssueEntry, IssueStatus, Section, Series
+from issues.models import EDITABLE_STATUSES, SECTION_ORDER, Issue, IssueEntry, IssueStatus, Section, Series
 from issues.newsletter.parser import NewsletterError, Vocabulary, parse
 from issues.selectors import issue_as_data, issue_items, issue_sections, issue_stats
 from issues.workflow import revision_create
@@ -180,9 +180,10 @@ class AssemblyError(Exception):
 def _editable(issue, by):
     if not by.has_perm("issues.change_issue"):
         raise PermissionDenied(_("You may not edit issues."))
-    if issue.status != IssueStatus.DRAFT:
+    if issue.status not in EDITABLE_STATUSES:
         raise AssemblyError(
-            _("Only a draft can be changed; this issue is %(status)s.") % {"status": issue.get_status_display()}
+            _("Only a draft or an issue in review can be changed; this issue is %(status)s.")
+            % {"status": issue.get_status_display()}
         )
 
 

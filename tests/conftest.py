@@ -9,6 +9,19 @@ from tests.factories import UserFactory
 SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, "issues", "fixtures", "dgd-2022-08-zhengwu.txt")
 
 
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Rendered files (PDFs) go to a folder of the test's own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_root():
+    from django.conf import settings
+
+    os.makedirs(settings.STATIC_ROOT, exist_ok=True)  # whitenoise warns about a missing one
+
+
 @pytest.fixture
 def sample_bytes():
     with open(SAMPLE, "rb") as f:
