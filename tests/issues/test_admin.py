@@ -42,7 +42,7 @@ def test_each_role_sees_only_the_steps_it_may_take(client, researcher, chief_edi
 def test_a_refused_step_says_why_and_changes_nothing(client, researcher, in_review):
     client.force_login(researcher)
     response = client.post(step_url(in_review, "approve"), follow=True)
-    assert "您无权" in response.content.decode() or "may not" in response.content.decode()
+    assert "您无权执行此操作：批准。" in response.content.decode()
     in_review.refresh_from_db()
     assert in_review.status == S.IN_REVIEW
 
