@@ -1,4 +1,4 @@
-"""Benchmarks of the catalogue's batch paths: parsing, importing and exporting a newsletter.
+"""Benchmarks of the catalogue's batch paths: parsing, importing and exporting a newsletter, its PDF.
 
 Run with `make bench` (PostgreSQL when reachable, else SQLite); results are appended to
 docs/benchmarks.md with the machine and the date.
@@ -21,7 +21,8 @@ from django.db import connection  # noqa: E402
 from issues.models import Issue  # noqa: E402
 from issues.newsletter.parser import parse  # noqa: E402
 from issues.newsletter.writer import render_text  # noqa: E402
-from issues.selectors import issue_as_data  # noqa: E402
+from issues.renditions import render_pdf  # noqa: E402
+from issues.selectors import issue_as_data, issue_data  # noqa: E402
 from issues.services import issue_import_newsletter, newsletter_vocabulary  # noqa: E402
 from policies.models import Entry, Region  # noqa: E402
 
@@ -63,6 +64,9 @@ def main():
     rows.append(("re-import (idempotent: nothing written)", *timed(lambda: issue_import_newsletter(data=data), 10)))
     issue = Issue.objects.get(year=2022, month=8)
     rows.append(("export JSON (issue_as_data)", *timed(lambda: issue_as_data(issue), 30)))
+    data_for_pdf = issue_data(issue)
+    render_pdf(data_for_pdf)  # warm fontconfig once, as a running server would be
+    rows.append(("render the sample's PDF (WeasyPrint, 18 pages)", *timed(lambda: render_pdf(data_for_pdf), 5)))
     names = {str(code): short for code, short in Region.objects.values_list("code", "short_name")}
     rows.append(("export text", *timed(lambda: render_text(issue_as_data(issue), names), 30)))
 

@@ -106,3 +106,12 @@ def test_a_published_issue_exports_as_it_was_published(imported_sample, tmp_path
     policy.save()
     assert export("2022-08", "json", tmp_path) == before
     assert "后来改写的摘要" not in export("2022-08", "text", tmp_path)
+
+
+def test_html_and_pdf_exports(imported_sample, tmp_path):
+    html = export("2022-08", "html", tmp_path)
+    assert '<h2 class="section-title">五、热点前瞻</h2>' in html and "国新办举行困难群众兜底保障" in html
+    call_command("export_issue", "2022-08", "--format", "pdf", "-o", str(tmp_path / "issue.pdf"))
+    assert (tmp_path / "issue.pdf").read_bytes().startswith(b"%PDF-")
+    with pytest.raises(CommandError, match="needs -o"):
+        call_command("export_issue", "2022-08", "--format", "pdf")

@@ -1,21 +1,27 @@
-import json
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from issues.newsletter.writer import render_text
+from issues.renditions import render_html, render_json, render_newsletter_text, render_pdf
 from issues.selectors import IssueNotFound, issue_by_reference, issue_data
-from policies.models import Region
 
-FORMATS = ("json", "text")
+RENDERERS = {
+    "json": render_json,
+    "text": render_newsletter_text,
+    "html": render_html,
+    "pdf": render_pdf,
+}
 
 
 class Command(BaseCommand):
-    help = "Write an issue as JSON or in the newsletter's text format. ISSUE is its id or its month (2022-08)."
+    help = (
+        "Write an issue as JSON, newsletter text, a web page or a PDF. ISSUE is its id or its month (2022-08). "
+        "A published issue is written as it was published (its latest revision)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("issue", help="the issue's id or month, e.g. 2022-08")
-        parser.add_argument("--format", choices=FORMATS, default="json")
+        parser.add_argument("--format", choices=sorted(RENDERERS), default="json")
         parser.add_argument("-o", "--output", help="a file to write to (default: standard output)")
 
     def handle(self, *args, issue, format, output, **options):
@@ -23,14 +29,12 @@ class Command(BaseCommand):
             issue = issue_by_reference(issue)
         except IssueNotFound as error:
             raise CommandError(str(error)) from None
-        data = issue_data(issue)
-        if format == "json":
-            content = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-        else:
-            names = {str(code): short for code, short in Region.objects.values_list("code", "short_name")}
-            content = render_text(data, names)
+        if format == "pdf" and not output:
+            raise CommandError("a PDF needs -o PATH")
+        content = RENDERERS[format](issue_data(issue))
         if output:
-            with open(output, "w", encoding="utf-8") as f:
+            mode, encoding = ("wb", None) if isinstance(content, bytes) else ("w", "utf-8")
+            with open(output, mode, encoding=encoding) as f:
                 f.write(content)
         else:
             sys.stdout.write(content)
