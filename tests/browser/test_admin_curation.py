@@ -1,4 +1,5 @@
-"""A researcher curates a policy in Chromium: sign in, add it with the autocompletes, mark it ready, filter."""
+"""A researcher curates the catalogue in Chromium: sign in, add a policy with the autocompletes, mark it
+ready, filter by region; import a spreadsheet through the two-step form."""
 
 import re
 
@@ -13,17 +14,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOT = "/tmp/admin-curation.png"
 
 
-def choose(page, field, term, option):
-    """Pick ``option`` in the select2 autocomplete of ``field`` after typing ``term``."""
-    page.locator(f"#id_{field}").locator("xpath=following-sibling::span[contains(@class,'select2')]").click()
-    page.locator(".select2-container--open .select2-search__field").fill(term)
-    page.locator(".select2-results__option", has_text=option).click()
-
-
-def test_a_researcher_adds_a_policy_marks_it_ready_and_finds_it_by_region(live_server, page, catalogue_data):
-    researcher = UserFactory(role="researcher")
-    beijing = EntryFactory(title="北京市优化营商环境条例", issuer="北京市人大常委会", regions=[110000])
-    errors = []  # JavaScript errors and blocked scripts (CSP), not the missing favicon
+@pytest.fixture
+def js_errors(page):
+    """JavaScript errors and blocked resources (a CSP violation is a console error), not the missing favicon."""
+    errors = []
 
     def console(message):
         if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
@@ -31,13 +25,33 @@ def test_a_researcher_adds_a_policy_marks_it_ready_and_finds_it_by_region(live_s
 
     page.on("console", console)
     page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
 
+
+@pytest.fixture
+def researcher_page(live_server, page, catalogue_data, js_errors):
+    """A page signed in as a researcher through the admin's login form."""
+    researcher = UserFactory(role="researcher")
     page.goto(f"{live_server.url}/admin/")
-    expect(page).to_have_url(re.compile(r"/admin/login/"))
+    expect(page).to_have_url(re.compile(r"/admin/login/\?next=/admin/"))
     page.fill("#id_username", researcher.username)
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     expect(page.locator("#site-name")).to_contain_text("数字政府动态")
+    expect(page.locator("#user-tools")).to_contain_text(researcher.username)
+    return page
+
+
+def choose(page, field, term, option):
+    """Pick ``option`` in the select2 autocomplete of ``field`` after typing ``term``."""
+    page.locator(f"#id_{field}").locator("xpath=following-sibling::span[contains(@class,'select2')]").click()
+    page.locator(".select2-container--open .select2-search__field").fill(term)
+    page.locator(".select2-results__option", has_text=option).click()
+
+
+def test_a_researcher_adds_a_policy_marks_it_ready_and_finds_it_by_region(live_server, researcher_page, js_errors):
+    page = researcher_page
+    beijing = EntryFactory(title="北京市优化营商环境条例", issuer="北京市人大常委会", regions=[110000])
 
     page.goto(f"{live_server.url}/admin/policies/policy/add/")
     page.fill("#id_title", "关于进一步推进川渝通办的实施意见")
@@ -65,8 +79,33 @@ def test_a_researcher_adds_a_policy_marks_it_ready_and_finds_it_by_region(live_s
     page.locator("#changelist-filter a", has_text="四川省").click()
     expect(page).to_have_url(re.compile(r"regions__code__exact=510000"))
     results = page.locator("#result_list tbody")
-    expect(results).to_contain_text("关于进一步推进川渝通办的实施意见")
     expect(results.locator("tr")).to_have_count(1)
+    expect(results).to_contain_text("关于进一步推进川渝通办的实施意见")
+    expect(results).to_contain_text("已就绪")
     expect(results).not_to_contain_text(beijing.title)
     page.screenshot(path=SCREENSHOT, full_page=True)
-    assert errors == []
+    assert js_errors == []
+
+
+def test_a_researcher_imports_a_csv_through_the_admin(live_server, researcher_page, js_errors, tmp_path):
+    page = researcher_page
+    sheet = tmp_path / "政策.csv"
+    sheet.write_text(
+        "编号,标题,发文机关,文号,级别,地区,主题,日期,原文链接,摘要,状态\n"
+        ",江苏省数字政府建设实施方案,江苏省人民政府,苏政发〔2022〕1号,省级,江苏省,数字政府建设,2022-08-09,,,\n"
+        ",川渝通办事项清单,四川省人民政府办公厅,,省级,四川、500000,cross-province,2022-08-10,,,已就绪\n",
+        encoding="utf-8",
+    )
+
+    page.goto(f"{live_server.url}/admin/policies/policy/import/")
+    page.set_input_files("#id_import_file", str(sheet))
+    expect(page.locator("#id_format option:checked")).to_have_text("csv")  # guessed by the admin's script
+    page.click("input[type=submit]")
+    expect(page.locator("input[name=confirm]")).to_be_visible()
+    assert not Policy.objects.exists()  # a dry run so far
+    page.click("input[name=confirm]")
+
+    expect(page.locator("ul.messagelist")).to_contain_text("2")
+    assert set(Policy.objects.values_list("title", flat=True)) == {"江苏省数字政府建设实施方案", "川渝通办事项清单"}
+    assert set(Policy.objects.get(title="川渝通办事项清单").regions.values_list("code", flat=True)) == {510000, 500000}
+    assert js_errors == []

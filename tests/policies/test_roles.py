@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from dgd import roles
 from policies.models import Entry, Kind
-from tests.factories import PASSWORD, EntryFactory, PracticeEntryFactory, UserFactory
+from tests.factories import PASSWORD, EntryFactory, PracticeEntryFactory
 
 pytestmark = [pytest.mark.embedded, pytest.mark.django_db]
 
