@@ -86,7 +86,7 @@ def test_the_permission_matrix(action, state, allowed, role, request):
 )
 def test_steps_from_the_wrong_state_are_refused_and_change_nothing(action, state, chief_editor):
     issue = issue_in(state)
-    with pytest.raises(WorkflowError, match="not possible"):
+    with pytest.raises(WorkflowError, match="不能执行"):
         issue_transition(issue=issue, action=action, by=chief_editor, publish_at=timezone.now() + IN_AN_HOUR)
     issue.refresh_from_db()
     assert issue.status == state and not issue.events.exists()
@@ -111,9 +111,9 @@ def test_the_whole_way_with_the_audit_trail(researcher, chief_editor):
 
 
 def test_sending_back_needs_a_reason_and_an_empty_issue_cannot_be_submitted(researcher, chief_editor):
-    with pytest.raises(WorkflowError, match="Say why"):
+    with pytest.raises(WorkflowError, match="请说明退回草稿的原因"):
         issue_return_to_draft(issue=issue_in(S.IN_REVIEW), by=chief_editor, comment="  ")
-    with pytest.raises(WorkflowError, match="empty issue"):
+    with pytest.raises(WorkflowError, match="空期刊不能提交"):
         issue_submit(issue=IssueFactory(status=S.DRAFT), by=researcher)
 
 
@@ -139,7 +139,7 @@ def test_publishing_twice_publishes_once_and_signals_once(chief_editor, django_c
 
 def test_a_schedule_in_the_past_is_refused(chief_editor):
     issue = issue_in(S.APPROVED)
-    with pytest.raises(WorkflowError, match="has passed"):
+    with pytest.raises(WorkflowError, match="发布时间已过"):
         issue_schedule(issue=issue, by=chief_editor, publish_at=timezone.now() - datetime.timedelta(minutes=1))
     issue.refresh_from_db()
     assert issue.status == S.APPROVED and issue.publish_at is None
