@@ -87,6 +87,17 @@ def sync_roles(group_model, permission_model, *, strict=False):
         group.permissions.set(wanted)
 
 
+def sync_roles_in_migration(apps, schema_editor=None):
+    """A migration's step: create the permissions that exist at that point, then sync the groups."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True  # permissions are normally created after migrate
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    sync_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+
+
 def ensure_roles():
     from django.apps import apps
     from django.contrib.auth.management import create_permissions

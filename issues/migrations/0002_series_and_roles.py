@@ -1,7 +1,6 @@
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from dgd.roles import sync_roles
+from dgd.roles import sync_roles_in_migration
 
 
 def create_series(apps, schema_editor):
@@ -10,15 +9,6 @@ def create_series(apps, schema_editor):
         slug="zhengwu",
         defaults={"name": "政务服务分册", "publication": "数字政府动态", "publisher": "新点软件数字政府研究院"},
     )
-
-
-def create_roles(apps, schema_editor):
-    # Permissions are normally created after migrate; the groups need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    sync_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 class Migration(migrations.Migration):
@@ -31,5 +21,5 @@ class Migration(migrations.Migration):
     ]
     operations = [
         migrations.RunPython(create_series, migrations.RunPython.noop),
-        migrations.RunPython(create_roles, migrations.RunPython.noop),
+        migrations.RunPython(sync_roles_in_migration, migrations.RunPython.noop),
     ]
