@@ -14,4 +14,9 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     # Wagtail's publish_scheduled pattern: no long-countdown tasks, a minute's tick publishes what is due.
     "publish-due-issues": {"task": "issues.tasks.publish_due_issues", "schedule": 60.0},
+    # Re-queue digests a dead worker left "sending" (subscribers.services.deliveries_sweep).
+    "sweep-deliveries": {
+        "task": "subscribers.tasks.sweep_deliveries",
+        "schedule": float(os.environ.get("SUBSCRIBERS_SWEEP_INTERVAL", "60")),
+    },
 }

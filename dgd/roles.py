@@ -60,9 +60,19 @@ _EDIT = [
     "issues.view_issueevent",
 ]
 
+# Subscribers and their deliveries: the chief editor manages them (list, import, export, retry failed).
+_SUBSCRIBERS = [
+    "subscribers.view_subscriber",
+    "subscribers.add_subscriber",
+    "subscribers.change_subscriber",
+    "subscribers.delete_subscriber",
+    "subscribers.view_delivery",
+    "subscribers.change_delivery",
+]
+
 ROLES = {
     RESEARCHER: _VIEW_CATALOGUE + _CURATE,
-    CHIEF_EDITOR: _VIEW_CATALOGUE + _CURATE + _EDIT,
+    CHIEF_EDITOR: _VIEW_CATALOGUE + _CURATE + _EDIT + _SUBSCRIBERS,
     SALES: list(_VIEW_CATALOGUE),
 }
 

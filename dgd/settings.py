@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "policies",
     "practices",
     "issues",
+    "library",
+    "subscribers",
 ]
 
 MIDDLEWARE = [
@@ -106,7 +108,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "library:index"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = 1  # hour
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
@@ -166,6 +169,31 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Longer than any task may run, so Redis never hands a running task to a second worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# One task at a time per worker process: a chunk of digests is long work, and with acks_late a prefetched
+# message held by a busy process would wait behind it. acks_late is set per task, on idempotent ones only.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
+# --- Subscribers --------------------------------------------------------------------------
+# Redis must run with `maxmemory-policy noeviction`: an evicted queue key would lose digest tasks (the
+# sweeper would re-queue their rows, late). The visibility timeout above must exceed any task's time limit.
+SUBSCRIBERS_FROM_EMAIL = env.str("SUBSCRIBERS_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
+SUBSCRIBERS_REPLY_TO = env.list("SUBSCRIBERS_REPLY_TO", default=[])
+SUBSCRIBERS_UNSUBSCRIBE_MAILTO = env.str("SUBSCRIBERS_UNSUBSCRIBE_MAILTO", default="unsubscribe@localhost")
+SUBSCRIBERS_MESSAGE_ID_DOMAIN = env.str("SUBSCRIBERS_MESSAGE_ID_DOMAIN", default="")
+SUBSCRIBERS_CONFIRM_MAX_AGE = env.int("SUBSCRIBERS_CONFIRM_MAX_AGE", default=7 * 86400)  # seconds
+SUBSCRIBERS_RATE_LIMIT = env.str("SUBSCRIBERS_RATE_LIMIT", default="10/3600")  # subscribe requests per IP
+SUBSCRIBERS_EMAIL_RATE_LIMIT = env.str("SUBSCRIBERS_EMAIL_RATE_LIMIT", default="3/3600")  # mails per address
+SUBSCRIBERS_CHUNK_SIZE = env.int("SUBSCRIBERS_CHUNK_SIZE", default=200)
+SUBSCRIBERS_MARK_EVERY = env.int("SUBSCRIBERS_MARK_EVERY", default=20)  # sent rows marked in batches of
+SUBSCRIBERS_MAX_ATTEMPTS = env.int("SUBSCRIBERS_MAX_ATTEMPTS", default=6)
+SUBSCRIBERS_RETRY_BACKOFF = env.float("SUBSCRIBERS_RETRY_BACKOFF", default=60.0)  # seconds, doubled per attempt
+SUBSCRIBERS_TASK_TIME_LIMIT = env.int("SUBSCRIBERS_TASK_TIME_LIMIT", default=600)
+SUBSCRIBERS_SENDING_TIMEOUT = env.int("SUBSCRIBERS_SENDING_TIMEOUT", default=900)  # then the sweeper re-queues
+if (
+    SUBSCRIBERS_SENDING_TIMEOUT <= SUBSCRIBERS_TASK_TIME_LIMIT
+    or CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", float("inf")) <= SUBSCRIBERS_TASK_TIME_LIMIT
+):
+    raise ImproperlyConfigured("SUBSCRIBERS_SENDING_TIMEOUT and the visibility timeout must exceed the task limit.")
 
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -14,6 +14,7 @@ from issues.models import EDITABLE_STATUSES, SECTION_ORDER, Issue, IssueEntry, I
 from issues.newsletter.parser import NewsletterError, Vocabulary, parse
 from issues.selectors import issue_as_data, issue_items, issue_sections, issue_stats
 from issues.workflow import revision_create
+from policies.indexing import entries_reindex
 from policies.models import Entry, Kind, Level, Partner, Region, Status, Theme
 
 SCALAR_FIELDS = ("kind", "title", "issuer", "action", "doc_number", "level", "source_url", "summary", "body")
@@ -45,7 +46,9 @@ def issue_import_newsletter(*, data, source_name="", draft=False):
     """
     parsed = parse(data, newsletter_vocabulary())
     with transaction.atomic():
-        return _store(parsed, source_name=source_name, draft=draft)
+        result = _store(parsed, source_name=source_name, draft=draft)
+        entries_reindex(entry_ids=list(result.issue.items.values_list("entry_id", flat=True)))
+        return result
 
 
 def _store(parsed, *, source_name, draft):

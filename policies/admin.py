@@ -7,6 +7,7 @@ from django.utils.translation import ngettext
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from policies.indexing import entries_reindex
 from policies.models import Analysis, Briefing, Entry, Partner, Policy, Region, RegionKind, Theme
 from policies.resources import AnalysisResource, BriefingResource, EntryResource, PolicyResource
 from policies.services import (
@@ -114,6 +115,7 @@ class EntryAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         except PermissionDenied as error:
             self.message_user(request, str(error), messages.ERROR)
             return
+        entries_reindex(entry_ids=[entry.pk for entry in queryset])
         self.message_user(
             request,
             ngettext("%(count)d entry marked ready.", "%(count)d entries marked ready.", count) % {"count": count},
@@ -122,6 +124,7 @@ class EntryAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
     @admin.action(description=_("Add the suggested themes"), permissions=["change"])
     def apply_suggested_themes(self, request, queryset):
         added = sum(len(entry_apply_suggested_themes(entry=entry)) for entry in queryset)
+        entries_reindex(entry_ids=[entry.pk for entry in queryset])
         self.message_user(request, _("%(count)d themes added.") % {"count": added})
 
     def save_related(self, request, form, formsets, change):
@@ -137,6 +140,7 @@ class EntryAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
                         "、".join(theme.name for theme in added),
                     ),
                 )
+        entries_reindex(entry_ids=[entry.pk])
 
 
 class KindAdmin(EntryAdmin):

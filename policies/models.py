@@ -6,6 +6,7 @@ own for the admin and the spreadsheet import.
 """
 
 from django.apps import apps
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -240,3 +241,94 @@ class Briefing(KindProxy):
 def proxy_for_kind(kind):
     """The proxy model of a kind, wherever it is defined (Practice lives in the practices app)."""
     return next(model for model in apps.get_models() if issubclass(model, KindProxy) and kind == model.KIND)
+
+
+# --- The library's index tables -------------------------------------------------------------------
+# Kept in step by ``policies.indexing.entries_reindex`` (the only writer). They hold ready entries only and
+# carry the date, kind and level, so a province, theme or pair page is answered from one narrow index
+# walked newest first, without joining the entry table (PERFORMANCE-NOTES.md).
+
+
+class CatalogueRow(models.Model):
+    """One row per ready entry: what every library list filters and pages on, with its search tokens."""
+
+    entry = models.OneToOneField(Entry, on_delete=models.CASCADE, primary_key=True, related_name="catalogue_row")
+    published_on = models.DateField()
+    kind = models.CharField(max_length=10)
+    level = models.CharField(max_length=10, blank=True)
+    # jieba tokens (search mode + in-word bigrams) in a ``simple`` tsvector; a GIN index on PostgreSQL
+    # (migration 0003). Left empty on SQLite, where keyword search falls back to plain containment.
+    vector = SearchVectorField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["-published_on", "-entry"], name="catrow_newest")]
+
+    def __str__(self):
+        return f"{self.entry_id} {self.published_on}"
+
+
+class CatalogueRegion(models.Model):
+    """Entry × region, each tag expanded to its ancestors: 昆山 is also filed under 苏州 and 江苏."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="+", db_index=False)
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+", db_index=False)
+    is_province = models.BooleanField(default=False)
+    published_on = models.DateField()
+    kind = models.CharField(max_length=10)
+    level = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["region", "-published_on", "-entry"], name="catregion_newest"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["entry", "region"], name="catregion_once")]
+
+    def __str__(self):
+        return f"{self.entry_id} × {self.region_id}"
+
+
+class CatalogueTheme(models.Model):
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="+", db_index=False)
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="+", db_index=False)
+    published_on = models.DateField()
+    kind = models.CharField(max_length=10)
+    level = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["theme", "-published_on", "-entry"], name="cattheme_newest"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["entry", "theme"], name="cattheme_once")]
+
+    def __str__(self):
+        return f"{self.entry_id} × {self.theme_id}"
+
+
+class CatalogueRegionTheme(models.Model):
+    """The pair table: a narrow province + theme filter walks one index instead of probing a join."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="+", db_index=False)
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+", db_index=False)
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="+", db_index=False)
+    is_province = models.BooleanField(default=False)
+    published_on = models.DateField()
+    kind = models.CharField(max_length=10)
+    level = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["region", "theme", "-published_on", "-entry"], name="catpair_newest"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["entry", "region", "theme"], name="catpair_once")]
+
+    def __str__(self):
+        return f"{self.entry_id} × {self.region_id} × {self.theme_id}"
+
+
+class CatalogueVersion(models.Model):
+    """A counter bumped by every reindex: cached facet counts are keyed by it, so a change clears them."""
+
+    number = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return str(self.number)

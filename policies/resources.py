@@ -17,6 +17,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
+from policies.indexing import entries_reindex
 from policies.models import Analysis, Briefing, Entry, Kind, Level, Partner, Policy, Region, Status, Theme
 
 LIST_SEPARATORS = re.compile(r"\s*[,，、;；&＆/]\s*")
@@ -216,6 +217,11 @@ class EntryResource(resources.ModelResource):
                     for attribute, messages in error.message_dict.items()
                 }
             ) from None
+
+    def after_import(self, dataset, result, **kwargs):
+        super().after_import(dataset, result, **kwargs)
+        if not self._is_dry_run(kwargs) and not result.has_errors() and not result.has_validation_errors():
+            entries_reindex(entry_ids=[row.object_id for row in result.rows if row.object_id])
 
     def before_import_row(self, row, **kwargs):
         if not row.get("编号"):

@@ -14,3 +14,23 @@ else
 fi
 $PY manage.py migrate --noinput -v 0
 $PY -m bench.catalogue
+# Digest fan-out (bench/digests.py) needs Postfix's smtp-sink: Debian's postfix, installed without starting.
+if [ ! -x /usr/sbin/smtp-sink ]; then
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo_ debconf-set-selections
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -q postfix >/dev/null
+fi
+$PY -m bench.digests
+# The sales library at a million entries (bench/library.py). Its data lives in a database of its own,
+# dgd_lib_bench, kept between runs (the catalogue benchmark above deletes dgd_bench's entries on every run);
+# seeding it the first time takes about ten minutes. jit off and 64 MB work_mem, as PERFORMANCE-NOTES.md advises.
+if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='dgd_lib_bench'" | grep -q 1 \
+    || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE dgd_lib_bench ENCODING 'UTF8' TEMPLATE template0" >/dev/null
+  psql -h 127.0.0.1 -U postgres -c "ALTER DATABASE dgd_lib_bench SET jit = off" \
+    -c "ALTER DATABASE dgd_lib_bench SET work_mem = '64MB'" >/dev/null
+  DATABASE_URL=${BENCH_LIBRARY_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dgd_lib_bench} \
+    sh -c "$PY manage.py migrate --noinput -v 0 && $PY -m bench.library --entries ${BENCH_LIBRARY_ENTRIES:-1000000}"
+else
+  $PY -m bench.library --entries "${BENCH_LIBRARY_ENTRIES:-20000}"
+fi

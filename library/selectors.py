@@ -1,0 +1,437 @@
+"""Reads of the sales library. One criteria object and one row query (``catalogue_rows``) serve the page,
+the counts, the facets, the map and the exports.
+
+The query is driven by the narrowest index table the criteria allow (PERFORMANCE-NOTES.md): the region ×
+theme pair table, else the region or theme table, else one row per entry; each carries the date, kind and
+level, and is walked newest first on ``(published_on, entry)``. A keyword adds a tsvector match (PostgreSQL)
+or plain containment (SQLite).
+"""
+
+import datetime
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+
+from django.contrib.postgres.search import SearchQuery
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Case, Count, ExpressionWrapper, IntegerField, Prefetch, Q, Value, When
+from django.db.models.functions import Length, Replace, TruncMonth
+
+from issues.models import IssueEntry
+from policies.indexing import catalogue_version
+from policies.models import (
+    CatalogueRegion,
+    CatalogueRegionTheme,
+    CatalogueRow,
+    CatalogueTheme,
+    Entry,
+    Region,
+    Theme,
+)
+
+PER_PAGE = 20
+MAX_PAGE = 500  # deeper than this, the "next" links (keyset) go on; a page number would mean a deep OFFSET
+EXACT_COUNT_LIMIT = 5000  # above the planner's estimate of this, a count is shown as 约 N 条
+KEYWORD_EXACT_SCAN = 1000  # with a keyword, an exact count when the other filters leave at most this many rows
+RELEVANCE_WINDOW = 1000  # relevance ranks the newest matches, so it stays fast under a broad keyword
+FACET_CACHE_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Criteria:
+    regions: tuple = ()
+    themes: tuple = ()
+    levels: tuple = ()
+    kinds: tuple = ()
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    issuer: str = ""
+    issue_id: int | None = None
+    keyword: str = ""
+    tokens: tuple = ()
+    sort: str = "newest"
+
+    @property
+    def by_relevance(self):
+        return self.sort == "relevance" and bool(self.tokens)
+
+    def cache_key(self):
+        data = asdict(self)
+        data.pop("sort")
+        return hashlib.sha256(json.dumps(data, default=str, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class LibraryPage:
+    entries: list
+    number: int | None
+    has_next: bool
+    next_after: str | None
+    ranked: bool = False
+    errors: list = field(default_factory=list)
+
+
+def _search_query(criteria):
+    return SearchQuery(" ".join(criteria.tokens), search_type="plain", config="simple")
+
+
+def _keyword_filter(queryset, criteria, *, on_row_table):
+    if not criteria.tokens:
+        return queryset.none()
+    if connection.vendor == "postgresql":
+        match = CatalogueRow.objects.filter(vector=_search_query(criteria))
+        if on_row_table:
+            return queryset.filter(vector=_search_query(criteria))
+        return queryset.filter(entry_id__in=match.values("entry_id"))
+    # SQLite: plain containment of each term in the title, issuing body or summary.
+    for term in criteria.keyword.split():
+        queryset = queryset.filter(
+            Q(entry__title__contains=term) | Q(entry__issuer__contains=term) | Q(entry__summary__contains=term)
+        )
+    return queryset
+
+
+def _driver(criteria):
+    """The index table a query starts from, and whether an entry can appear in it more than once."""
+    if criteria.regions and criteria.themes:
+        rows = CatalogueRegionTheme.objects.filter(region_id__in=criteria.regions, theme_id__in=criteria.themes)
+        return rows, len(criteria.regions) > 1 or len(criteria.themes) > 1
+    if criteria.regions:
+        return CatalogueRegion.objects.filter(region_id__in=criteria.regions), len(criteria.regions) > 1
+    if criteria.themes:
+        return CatalogueTheme.objects.filter(theme_id__in=criteria.themes), len(criteria.themes) > 1
+    return CatalogueRow.objects.all(), False
+
+
+def _filtered(criteria, rows):
+    if criteria.kinds:
+        rows = rows.filter(kind__in=criteria.kinds)
+    if criteria.levels:
+        rows = rows.filter(level__in=criteria.levels)
+    if criteria.date_from:
+        rows = rows.filter(published_on__gte=criteria.date_from)
+    if criteria.date_to:
+        rows = rows.filter(published_on__lte=criteria.date_to)
+    if criteria.issuer:
+        rows = rows.filter(entry__issuer__icontains=criteria.issuer)
+    if criteria.issue_id:
+        rows = rows.filter(entry_id__in=IssueEntry.objects.filter(issue_id=criteria.issue_id).values("entry_id"))
+    if criteria.keyword:
+        rows = _keyword_filter(rows, criteria, on_row_table=rows.model is CatalogueRow)
+    return rows
+
+
+def catalogue_rows(criteria):
+    """The matching ready entries as ``(published_on, entry_id)`` rows, newest first: the one list behind
+    the page, the exports and the counts."""
+    rows, duplicates = _driver(criteria)
+    rows = _filtered(criteria, rows).order_by("-published_on", "-entry_id").values_list("published_on", "entry_id")
+    return rows.distinct() if duplicates else rows
+
+
+MAX_BRANCHES = 16
+
+
+def _branches(criteria):
+    """One query per chosen (region, theme) value when the filter holds several, each walking its own index
+    newest first; None when one query does (a single value each, or too many combinations)."""
+    regions, themes = criteria.regions or (None,), criteria.themes or (None,)
+    if len(regions) * len(themes) == 1 or len(regions) * len(themes) > MAX_BRANCHES:
+        return None
+    branches = []
+    for region in regions:
+        for theme in themes:
+            if region and theme:
+                rows = CatalogueRegionTheme.objects.filter(region_id=region, theme_id=theme)
+            elif region:
+                rows = CatalogueRegion.objects.filter(region_id=region)
+            else:
+                rows = CatalogueTheme.objects.filter(theme_id=theme)
+            branches.append(
+                _filtered(criteria, rows).order_by("-published_on", "-entry_id").values_list("published_on", "entry_id")
+            )
+    return branches
+
+
+def _after(rows, after):
+    """Rows strictly after the keyset position ``(day, id)``; the ``<=`` bound lets the index start there."""
+    day, pk = after
+    return rows.filter(published_on__lte=day).filter(Q(published_on__lt=day) | Q(entry_id__lt=pk))
+
+
+def rows_slice(criteria, *, after=None, offset=0, limit):
+    """``limit`` matching ``(published_on, entry_id)`` rows from ``offset`` (or after the keyset position
+    ``after``), newest first. Several regions or themes on PostgreSQL: a UNION of one short index walk per
+    value, instead of sorting every matching row to remove duplicates."""
+    branches = _branches(criteria) if connection.vendor == "postgresql" else None
+    if branches:
+        if after:
+            branches = [_after(branch, after) for branch in branches]
+        branches = [branch[: offset + limit] for branch in branches]
+        combined = branches[0].union(*branches[1:]).order_by("-published_on", "-entry_id")
+        return list(combined[offset : offset + limit])
+    rows = catalogue_rows(criteria)
+    if after:
+        rows = _after(rows, after)
+    return list(rows[offset : offset + limit])
+
+
+def _entry_ids(criteria):
+    """The matching entry ids as a subquery (for facets)."""
+    return catalogue_rows(criteria).values("entry_id").order_by()
+
+
+def entries_with_tags(ids):
+    """The entries of ``ids``, in that order, with their regions, themes and issues: a fixed number of
+    queries whatever the number of ids."""
+    issue_items = IssueEntry.objects.select_related("issue__series").order_by("issue__year", "issue__month")
+    entries = Entry.objects.filter(pk__in=ids).prefetch_related(
+        "regions", "themes", Prefetch("issue_items", queryset=issue_items)
+    )
+    by_id = {entry.pk: entry for entry in entries}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def parse_after(value):
+    """A keyset cursor ``2022-08-01.123`` → (date, id); None when malformed."""
+    try:
+        day, pk = value.split(".", 1)
+        day, pk = datetime.date.fromisoformat(day), int(pk)
+    except (ValueError, AttributeError):
+        return None
+    return (day, pk) if 0 < pk < 2**63 else None
+
+
+def library_page(criteria, *, page=1, after=None, per_page=PER_PAGE):
+    """One page of results: by keyset cursor (``after``) when given, else by page number (up to
+    ``MAX_PAGE``); under ``sort=relevance`` the newest ``RELEVANCE_WINDOW`` matches ranked by relevance."""
+    if criteria.by_relevance:
+        window = [pk for _day, pk in rows_slice(criteria, limit=RELEVANCE_WINDOW)]
+        ranked = (
+            Entry.objects.filter(pk__in=window)
+            .annotate(rank=_relevance(criteria))
+            .order_by("-rank", "-published_on", "-id")
+            .values_list("id", flat=True)
+        )
+        start = (page - 1) * per_page
+        found = list(ranked[start : start + per_page + 1])
+        return LibraryPage(
+            entries=entries_with_tags(found[:per_page]),
+            number=page,
+            has_next=len(found) > per_page,
+            next_after=None,
+            ranked=True,
+        )
+    if after:
+        found = rows_slice(criteria, after=after, limit=per_page + 1)
+        number = None
+    else:
+        found = rows_slice(criteria, offset=(page - 1) * per_page, limit=per_page + 1)
+        number = page
+    has_next = len(found) > per_page
+    found = found[:per_page]
+    next_after = f"{found[-1][0].isoformat()}.{found[-1][1]}" if has_next and found else None
+    return LibraryPage(
+        entries=entries_with_tags([pk for _, pk in found]), number=number, has_next=has_next, next_after=next_after
+    )
+
+
+def _occurrences(field, token):
+    return (Length(field) - Length(Replace(field, Value(token), Value("")))) / len(token)
+
+
+def _relevance(criteria):
+    """A keyword in the title counts most, then in the issuing body, then each time it occurs in the summary."""
+    score = Value(0)
+    for token in criteria.tokens:
+        score = score + Case(When(title__icontains=token, then=Value(10)), default=Value(0))
+        score = score + Case(When(issuer__icontains=token, then=Value(3)), default=Value(0))
+        score = score + _occurrences("summary", token)
+    return ExpressionWrapper(score, output_field=IntegerField())
+
+
+def _planner_rows(queryset):
+    plan = json.loads(queryset.explain(format="json"))
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def library_count(criteria):
+    """``(count, approximate)``: exact when small, else the planner's estimate (shown as 约 N 条): an exact
+    count under a broad keyword costs a heap visit per match (PERFORMANCE-NOTES.md)."""
+    rows = catalogue_rows(criteria)
+    if connection.vendor != "postgresql" or rows.query.is_empty():
+        return rows.count(), False
+    unfiltered = criteria == Criteria(sort=criteria.sort)
+    duplicates = len(criteria.regions) > 1 or len(criteria.themes) > 1
+    if not (criteria.keyword or unfiltered or duplicates):
+        # One walk of one index (a province, a theme, a pair, with dates, kind and level): exact and cheap.
+        # Unfiltered, a keyword, or several values: a count capped at EXACT_COUNT_LIMIT, then the estimate.
+        return rows.count(), False
+    estimate = _planner_rows(rows.order_by())
+    if criteria.keyword:
+        # Counting matches costs a heap visit (the vector) per row the other filters leave: count exactly only
+        # when those are few, else show the planner's estimate.
+        scanned = _planner_rows(catalogue_rows(replace(criteria, keyword="", tokens=())).order_by())
+        if scanned > KEYWORD_EXACT_SCAN or estimate > EXACT_COUNT_LIMIT:
+            return estimate, True
+    exact = len(rows_slice(criteria, limit=EXACT_COUNT_LIMIT + 1))
+    if exact > EXACT_COUNT_LIMIT:
+        return max(estimate, exact), True
+    return exact, False
+
+
+def _count_by(queryset, column, distinct):
+    counted = queryset.order_by().values(column).annotate(n=Count("entry_id", distinct=distinct))
+    return {row[column]: row["n"] for row in counted}
+
+
+def _compute_facets(criteria):
+    simple = not (criteria.keyword or criteria.issuer or criteria.issue_id)
+    # Per province: straight from a tag table when no region is chosen (nothing to intersect), else by the
+    # matching entry ids.
+    if simple and not criteria.regions:
+        table = CatalogueRegionTheme.objects.filter(theme_id__in=criteria.themes) if criteria.themes else None
+        table = table if table is not None else CatalogueRegion.objects.all()
+        provinces = _count_by(
+            _filtered(criteria, table.filter(is_province=True)), "region_id", distinct=len(criteria.themes) > 1
+        )
+    else:
+        provinces = _count_by(
+            CatalogueRegion.objects.filter(is_province=True, entry_id__in=_entry_ids(criteria)),
+            "region_id",
+            distinct=False,
+        )
+    if simple and not criteria.themes:
+        if criteria.regions:
+            table = CatalogueRegionTheme.objects.filter(region_id__in=criteria.regions)
+        else:
+            table = CatalogueTheme.objects.all()
+        themes = _count_by(_filtered(criteria, table), "theme_id", distinct=len(criteria.regions) > 1)
+    else:
+        themes = _count_by(CatalogueTheme.objects.filter(entry_id__in=_entry_ids(criteria)), "theme_id", False)
+    return {"provinces": provinces, "themes": themes}
+
+
+def library_facets(criteria):
+    """Matching entries per province and per theme (GB/T 2260 code → n, theme id → n), cached per criteria
+    and catalogue version (every reindex bumps it, so a change clears them)."""
+    key = f"library:facets:{catalogue_version()}:{criteria.cache_key()}"
+    facets = cache.get(key)
+    if facets is None:
+        facets = _compute_facets(criteria)
+        cache.set(key, facets, FACET_CACHE_SECONDS)
+    return facets
+
+
+def provinces():
+    return list(Region.objects.filter(parent=None).order_by("code"))
+
+
+def themes():
+    return list(Theme.objects.all())
+
+
+def province_summary(*, code):
+    """A province page: counts by theme and by month (the last 24 months with entries), cached like facets."""
+    key = f"library:province:{catalogue_version()}:{code}"
+    summary = cache.get(key)
+    if summary is None:
+        summary = _province_summary(code)
+        cache.set(key, summary, FACET_CACHE_SECONDS)
+    return summary
+
+
+def _province_summary(code):
+    by_theme = _count_by(CatalogueRegionTheme.objects.filter(region_id=code), "theme_id", distinct=False)
+    by_month = (
+        CatalogueRegion.objects.filter(region_id=code)
+        .annotate(month=TruncMonth("published_on"))
+        .order_by("-month")
+        .values("month")
+        .annotate(n=Count("entry_id"))[:24]
+    )
+    return {"by_theme": by_theme, "by_month": [(row["month"], row["n"]) for row in by_month]}
+
+
+def related_entries(entry, *, limit=5):
+    """Newest ready entries sharing a region (the most specific tag) or else a theme with ``entry``."""
+    region_ids = [region.code for region in entry.regions.all()]
+    theme_ids = [theme.pk for theme in entry.themes.all()]
+    # One short index walk per tag (an IN list over several would sort every row of a big province).
+    found = []
+    for region_id in region_ids[:5]:
+        found += (
+            CatalogueRegion.objects.filter(region_id=region_id)
+            .exclude(entry_id=entry.pk)
+            .order_by("-published_on", "-entry_id")
+            .values_list("published_on", "entry_id")[:limit]
+        )
+    if len(found) < limit:
+        for theme_id in theme_ids[:5]:
+            found += (
+                CatalogueTheme.objects.filter(theme_id=theme_id)
+                .exclude(entry_id=entry.pk)
+                .order_by("-published_on", "-entry_id")
+                .values_list("published_on", "entry_id")[:limit]
+            )
+    found = [pk for _day, pk in sorted(found, reverse=True)]
+    ids = list(dict.fromkeys(found))[:limit]
+    return entries_with_tags(ids)
+
+
+def library_entry(pk):
+    """A ready entry (one the library lists), with its tags and issues; None otherwise."""
+    if not CatalogueRow.objects.filter(entry_id=pk).exists():
+        return None
+    found = entries_with_tags([pk])
+    return found[0] if found else None
+
+
+def export_batches(criteria, *, limit, batch=1000):
+    """The matching entries in batches (keyset paging), at most ``limit``: what an export writes. Each entry
+    is a dict of plain values (no model instances: ten times less work per row at 100,000 rows)."""
+    after = None
+    left = limit
+    while left > 0:
+        found = rows_slice(criteria, after=after, limit=min(batch, left))
+        if not found:
+            return
+        yield export_values([pk for _, pk in found])
+        left -= len(found)
+        after = found[-1]
+        if len(found) < batch:
+            return
+
+
+def export_values(ids):
+    """``ids`` as export dicts, in that order, in four queries."""
+    regions, themes, issues = {}, {}, {}
+    for entry_id, name in (
+        Entry.regions.through.objects.filter(entry_id__in=ids)
+        .order_by("region_id")
+        .values_list("entry_id", "region__short_name")
+    ):
+        regions.setdefault(entry_id, []).append(name)
+    for entry_id, name in (
+        Entry.themes.through.objects.filter(entry_id__in=ids)
+        .order_by("theme__position", "theme_id")
+        .values_list("entry_id", "theme__name")
+    ):
+        themes.setdefault(entry_id, []).append(name)
+    for item in (
+        IssueEntry.objects.filter(entry_id__in=ids)
+        .select_related("issue__series")
+        .order_by("issue__year", "issue__month")
+    ):
+        issues.setdefault(item.entry_id, []).append(str(item.issue))
+    fields = ("id", "kind", "level", "title", "issuer", "published_on", "source_url", "summary")
+    by_id = {row["id"]: row for row in Entry.objects.filter(pk__in=ids).values(*fields)}
+    result = []
+    for pk in ids:
+        row = by_id.get(pk)
+        if row is None:
+            continue
+        row["regions"], row["themes"], row["issues"] = regions.get(pk, []), themes.get(pk, []), issues.get(pk, [])
+        result.append(row)
+    return result

@@ -1,0 +1,34 @@
+"""Writes of the sales library: saved filters."""
+
+from urllib.parse import urlencode
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from library.models import SavedFilter
+
+# The parameters a saved filter keeps (not the page or the cursor).
+FILTER_PARAMETERS = ("region", "theme", "level", "kind", "date_from", "date_to", "issuer", "issue", "q", "sort")
+
+
+def filter_query(params):
+    """The filter part of a request's parameters, as a stable query string."""
+    pairs = [(name, value) for name in FILTER_PARAMETERS for value in params.getlist(name) if value]
+    return urlencode(pairs)
+
+
+def saved_filter_create(*, user, name, params):
+    name = name.strip()
+    if not name:
+        raise ValidationError(_("Give the filter a name."))
+    try:
+        with transaction.atomic():
+            return SavedFilter.objects.create(user=user, name=name[:100], query=filter_query(params)[:2000])
+    except IntegrityError:
+        raise ValidationError(_("You already have a filter named «%(name)s».") % {"name": name}) from None
+
+
+def saved_filter_delete(*, user, saved_filter_id):
+    deleted, _count = SavedFilter.objects.filter(user=user, pk=saved_filter_id).delete()
+    return bool(deleted)

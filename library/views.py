@@ -1,0 +1,193 @@
+"""The sales library: thin views over ``library.filters.LibraryFilter`` and ``library.selectors``.
+
+Anyone signed in who may view the catalogue (sales, researchers, chief editors) may use it; anonymous
+visitors are sent to the login page. Bad input never fails the request: an invalid parameter is left out
+and named in a message on the page."""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from library import exports, selectors
+from library.filters import LibraryFilter
+from library.maps import china_map_svg
+from library.models import SavedFilter
+from library.services import filter_query, saved_filter_create, saved_filter_delete
+from policies.models import Region
+
+VIEW_PERMISSION = "policies.view_entry"
+
+
+def library_access(view):
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.has_perm(VIEW_PERMISSION):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _page_request(request, errors):
+    """``page`` and ``after`` from the request; a bad one is named in ``errors`` and ignored."""
+    page, after = 1, None
+    raw_page = request.GET.get("page", "")
+    if raw_page:
+        try:
+            page = int(raw_page)
+        except ValueError:
+            errors.append(_("Page: «%(value)s» is not a page number.") % {"value": raw_page[:20]})
+            page = 1
+        if page < 1:
+            errors.append(_("Page: pages start at 1."))
+            page = 1
+        elif page > selectors.MAX_PAGE:
+            errors.append(
+                _("Page: only the first %(max)d pages have numbers; narrow the filter or follow the next links.")
+                % {"max": selectors.MAX_PAGE}
+            )
+            page = 1
+    raw_after = request.GET.get("after", "")
+    if raw_after:
+        after = selectors.parse_after(raw_after)
+        if after is None:
+            errors.append(_("The position in the list is not valid; showing the first page."))
+    return page, after
+
+
+@require_GET
+@library_access
+def index(request):
+    filterset = LibraryFilter(request.GET or None)
+    errors = filterset.error_messages()
+    criteria = filterset.criteria()
+    page, after = _page_request(request, errors)
+    if criteria.keyword and not criteria.tokens:
+        errors.append(_("Keyword: «%(keyword)s» has no words to search for.") % {"keyword": criteria.keyword[:50]})
+    if criteria.sort == "relevance" and not criteria.tokens:
+        errors.append(_("Sorting by relevance needs a keyword; sorted newest first."))
+    results = selectors.library_page(criteria, page=page, after=after, per_page=selectors.PER_PAGE)
+    if page > 1 and not results.entries:
+        errors.append(_("There is nothing on page %(page)d of this list.") % {"page": page})
+    count, approximate = selectors.library_count(criteria)
+    query = filter_query(request.GET)
+    return render(
+        request,
+        "library/index.html",
+        {
+            "filter": filterset,
+            "criteria": criteria,
+            "results": results,
+            "count": count,
+            "approximate": approximate,
+            "errors": errors,
+            "query": query,
+            "saved_filters": SavedFilter.objects.filter(user=request.user)[:20],
+        },
+    )
+
+
+def _facets_context(request):
+    filterset = LibraryFilter(request.GET or None)
+    criteria = filterset.criteria()
+    facets = selectors.library_facets(criteria)
+    provinces = selectors.provinces()
+    themes = selectors.themes()
+    query = filter_query(request.GET)
+    return {
+        "criteria": criteria,
+        "province_facets": [(r, facets["provinces"][r.code]) for r in provinces if facets["provinces"].get(r.code)],
+        "theme_facets": [(t, facets["themes"][t.pk]) for t in themes if facets["themes"].get(t.pk)],
+        "map": china_map_svg(
+            counts=facets["provinces"],
+            regions=provinces,
+            link=lambda code: reverse("library:province", args=[code]) + (f"?{query}" if query else ""),
+        ),
+        "query": query,
+    }
+
+
+@require_GET
+@library_access
+def facets(request):
+    """Facet counts and the map for the current filter: fetched apart from the page and cached."""
+    return render(request, "library/_facets.html", _facets_context(request))
+
+
+@require_GET
+@library_access
+def map_svg(request):
+    context = _facets_context(request)
+    return HttpResponse(context["map"], content_type="image/svg+xml; charset=utf-8")
+
+
+@require_GET
+@library_access
+def export(request, extension):
+    criteria = LibraryFilter(request.GET or None).criteria()
+    if extension == "csv":
+        return exports.csv_response(criteria)
+    return exports.xlsx_response(criteria)
+
+
+@require_GET
+@library_access
+def entry_detail(request, pk):
+    entry = selectors.library_entry(pk)
+    if entry is None:
+        raise Http404(_("No such entry in the library."))
+    return render(request, "library/entry_detail.html", {"entry": entry, "related": selectors.related_entries(entry)})
+
+
+@require_GET
+@library_access
+def province_detail(request, code):
+    province = get_object_or_404(Region, code=code, parent=None)
+    summary = selectors.province_summary(code=province.code)
+    themes = selectors.themes()
+    latest = selectors.library_page(selectors.Criteria(regions=(province.code,)), per_page=10)
+    context = _facets_context(request)
+    context.update(
+        {
+            "province": province,
+            "by_theme": [
+                (theme, summary["by_theme"][theme.pk]) for theme in themes if summary["by_theme"].get(theme.pk)
+            ],
+            "by_month": summary["by_month"],
+            "top_month": max((n for _month, n in summary["by_month"]), default=0),
+            "latest": latest.entries,
+        }
+    )
+    return render(request, "library/province_detail.html", context)
+
+
+@library_access
+def saved_filters(request):
+    error = None
+    if request.method == "POST":
+        try:
+            saved_filter_create(user=request.user, name=request.POST.get("name", ""), params=request.POST)
+        except ValidationError as invalid:
+            error = " ".join(invalid.messages)
+        else:
+            return redirect("library:saved")
+    return render(
+        request,
+        "library/saved_filters.html",
+        {"saved_filters": SavedFilter.objects.filter(user=request.user), "error": error},
+        status=400 if error else 200,
+    )
+
+
+@require_POST
+@library_access
+def saved_filter_remove(request, pk):
+    saved_filter_delete(user=request.user, saved_filter_id=pk)
+    return redirect("library:saved")

@@ -1,0 +1,60 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from policies.models import Region, RegionKind, Theme
+from subscribers.models import Scope
+
+
+class PreferencesForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100, required=False)
+    organisation = forms.CharField(label=_("Organisation"), max_length=200, required=False)
+    provinces = forms.ModelMultipleChoiceField(
+        label=_("Provinces"),
+        queryset=Region.objects.filter(kind=RegionKind.PROVINCE).order_by("code"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    themes = forms.ModelMultipleChoiceField(
+        label=_("Themes"),
+        queryset=Theme.objects.all(),
+        to_field_name="slug",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    scope = forms.ChoiceField(label=_("Receive"), choices=Scope.choices, initial=Scope.WHOLE, widget=forms.RadioSelect)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("scope") == Scope.MATCHING and not (data.get("provinces") or data.get("themes")):
+            raise forms.ValidationError(_("To receive only what matches, choose at least one province or theme."))
+        return data
+
+    def service_kwargs(self):
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "organisation": data["organisation"],
+            "provinces": [region.code for region in data["provinces"]],
+            "themes": [theme.slug for theme in data["themes"]],
+            "scope": data["scope"],
+        }
+
+
+class SubscribeForm(PreferencesForm):
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    # A field people do not see: bots fill it in, and are then told the same as everyone else.
+    website = forms.CharField(required=False, widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}))
+
+    field_order = ["email", "name", "organisation", "provinces", "themes", "scope"]
+
+
+class CsvImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"), help_text=_("Columns: email, name, organisation, provinces, themes, scope.")
+    )
+    source = forms.CharField(label=_("Source"), max_length=100, help_text=_("Where these addresses come from."))
+    consented = forms.BooleanField(
+        label=_("These people have already consented"),
+        required=False,
+        help_text=_("Otherwise each one receives a confirmation mail and gets nothing until they confirm."),
+    )

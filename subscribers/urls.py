@@ -1,0 +1,13 @@
+from django.urls import path
+
+from subscribers import views
+
+app_name = "subscribers"
+
+urlpatterns = [
+    path("", views.subscribe, name="subscribe"),
+    path("thanks/", views.subscribe_done, name="subscribe_done"),
+    path("confirm/<str:token>/", views.confirm, name="confirm"),
+    path("manage/<str:token>/", views.manage, name="manage"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+]

@@ -1,0 +1,114 @@
+"""The index tables stay in step with the catalogue through ``entries_reindex``, whatever writes."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from policies.indexing import entries_reindex, index_tokens, query_tokens
+from policies.models import CatalogueRegion, CatalogueRegionTheme, CatalogueRow, CatalogueTheme, Entry, Theme
+from tests.factories import EntryFactory
+
+
+def region_rows(entry):
+    return set(CatalogueRegion.objects.filter(entry=entry).values_list("region_id", "is_province"))
+
+
+@pytest.mark.embedded
+def test_tokens_keep_domain_terms_whole_and_every_two_character_run():
+    tokens = index_tokens("推进许可证照和**电子证照**、一网通办，身份证照片")
+    assert {"许可证照", "电子证照", "一网通办", "证照", "身份证", "照片"} <= tokens
+    assert query_tokens("一网通办") == ["一网通办"]
+    assert query_tokens("跨省通办 江苏") == ["跨省通办", "江苏"]
+    assert query_tokens("证照") == ["证照"]
+    assert query_tokens("!!!") == []
+
+
+@pytest.mark.embedded
+def test_a_ready_entry_is_indexed_with_its_regions_expanded_and_its_themes(db, kunshan):
+    entry = EntryFactory(regions=[kunshan.code, 330000], themes=["cross-province", "e-licence"])
+    assert entries_reindex(entry_ids=[entry.pk]) == 1
+    assert region_rows(entry) == {(320583, False), (320500, False), (320000, True), (330000, True)}
+    assert CatalogueTheme.objects.filter(entry=entry).count() == 2
+    assert CatalogueRegionTheme.objects.filter(entry=entry).count() == 8
+    row = CatalogueRow.objects.get(entry=entry)
+    assert (row.published_on, row.kind, row.level) == (entry.published_on, entry.kind, entry.level)
+
+
+@pytest.mark.embedded
+def test_reindexing_follows_changes_and_drops_entries_no_longer_ready(db):
+    entry = EntryFactory(regions=[320000])
+    entries_reindex(entry_ids=[entry.pk])
+    entry.regions.set([440000])
+    entries_reindex(entry_ids=[entry.pk])
+    assert region_rows(entry) == {(440000, True)}
+    Entry.objects.filter(pk=entry.pk).update(status="draft")
+    assert entries_reindex(entry_ids=[entry.pk]) == 0
+    assert not CatalogueRow.objects.filter(entry=entry).exists()
+    assert not CatalogueRegion.objects.filter(entry=entry).exists()
+
+
+@pytest.mark.embedded
+def test_the_newsletter_import_indexes_its_entries(imported_sample):
+    assert CatalogueRow.objects.count() == imported_sample.items.count() == 31
+    jingjiang = Entry.objects.get(title="靖江政务服务“跨省通办”向基层延伸")
+    assert CatalogueRegionTheme.objects.filter(
+        entry=jingjiang, region_id=320000, theme=Theme.objects.get(slug="cross-province")
+    ).exists()
+
+
+@pytest.mark.embedded
+def test_the_admin_save_and_mark_ready_action_reindex(client, researcher):
+    client.force_login(researcher)
+    response = client.post(
+        reverse("admin:policies_policy_add"),
+        {
+            "title": "关于推进电子证照应用的通知",
+            "issuer": "江苏省人民政府",
+            "level": "provincial",
+            "status": "draft",
+            "regions": ["320000"],
+            "published_on": "2022-08-03",
+            "summary": "推进电子证照。",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = Entry.objects.get(title="关于推进电子证照应用的通知")
+    assert not CatalogueRow.objects.filter(entry=entry).exists()  # a draft
+    client.post(
+        reverse("admin:policies_policy_changelist"),
+        {"action": "mark_ready", "_selected_action": [entry.pk], "index": 0},
+    )
+    assert CatalogueRow.objects.filter(entry=entry).exists()
+    assert set(CatalogueTheme.objects.filter(entry=entry).values_list("theme__slug", flat=True)) == {"e-licence"}
+
+
+@pytest.mark.embedded
+def test_the_spreadsheet_import_reindexes(db):
+    import tablib
+
+    from policies.resources import PolicyResource
+
+    dataset = tablib.Dataset(headers=["编号", "标题", "发文机关", "级别", "地区", "主题", "日期", "状态"])
+    dataset.append(
+        ["", "川渝通办事项清单", "四川省人民政府办公厅", "省级", "四川、重庆", "cross-province", "2022-08-10", "已就绪"]
+    )
+    result = PolicyResource().import_data(dataset, dry_run=False)
+    assert not result.has_errors() and not result.has_validation_errors()
+    entry = Entry.objects.get(title="川渝通办事项清单")
+    assert region_rows(entry) == {(510000, True), (500000, True)}
+    dry = PolicyResource().import_data(dataset, dry_run=True)
+    assert not dry.has_errors()
+
+
+@pytest.mark.embedded
+def test_the_reindex_command_rebuilds_everything(imported_sample):
+    CatalogueRow.objects.all().delete()
+    CatalogueRegion.objects.all().delete()
+    out = io.StringIO()
+    call_command("reindex_catalogue", "--dry-run", stdout=out)
+    assert "31" in out.getvalue() and not CatalogueRow.objects.exists()
+    call_command("reindex_catalogue", stdout=out)
+    assert CatalogueRow.objects.count() == 31
+    assert CatalogueRegion.objects.filter(region_id=320000).count() == 4

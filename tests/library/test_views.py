@@ -1,0 +1,275 @@
+"""The library page on the sample issue: filters, keyword search, facets, pagination, permissions."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from library import selectors
+from policies.models import Entry
+from tests.factories import EntryFactory, PracticeEntryFactory, UserFactory
+from tests.library.conftest import indexed
+
+URL = "/library/"
+
+
+def titles(response):
+    return [entry.title for entry in response.context["results"].entries]
+
+
+@pytest.fixture
+def sales_client(client, sales):
+    client.force_login(sales)
+    return client
+
+
+# --- Permissions ---------------------------------------------------------------------------------
+
+
+@pytest.mark.embedded
+@pytest.mark.parametrize(
+    "url",
+    [
+        URL,
+        "/library/facets/",
+        "/library/export.csv",
+        "/library/export.xlsx",
+        "/library/province/320000/",
+        "/library/saved/",
+        "/library/map.svg",
+    ],
+)
+def test_anonymous_visitors_are_sent_to_the_login_page(client, db, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('login')}?next={url}"
+
+
+@pytest.mark.embedded
+@pytest.mark.parametrize("role", ["sales", "researcher", "chief_editor"])
+def test_sales_researchers_and_chief_editors_may_use_the_library(client, db, role):
+    client.force_login(UserFactory(role=role))
+    assert client.get(URL).status_code == 200
+    assert client.get("/library/facets/").status_code == 200
+
+
+@pytest.mark.embedded
+def test_a_signed_in_user_without_a_role_is_refused(client, db):
+    client.force_login(UserFactory())
+    assert client.get(URL).status_code == 403
+    assert client.get("/library/export.csv").status_code == 403
+
+
+@pytest.mark.embedded
+def test_sales_cannot_reach_admin_change_pages(client, sales):
+    entry = indexed(EntryFactory(regions=[320000]))
+    client.force_login(sales)
+    for url in (reverse("admin:index"), reverse("admin:policies_policy_change", args=[entry.pk])):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+
+
+@pytest.mark.embedded
+def test_sales_sign_in_through_the_login_page_and_land_in_the_library(client, sales):
+    from tests.factories import PASSWORD
+
+    response = client.post(reverse("login"), {"username": sales.username, "password": PASSWORD, "next": URL})
+    assert response.status_code == 302
+    assert response["Location"] == URL
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert "政策库" in response.content.decode() or "Library" in response.content.decode()
+
+
+# --- Filters on the sample issue ------------------------------------------------------------------
+
+
+@pytest.mark.embedded
+def test_jiangsu_and_cross_province_find_jingjiang(sales_client, imported_sample):
+    response = sales_client.get(URL, {"region": "320000", "theme": "cross-province"})
+    assert titles(response) == ["靖江政务服务“跨省通办”向基层延伸"]
+    assert response.context["count"] == 1 and not response.context["approximate"]
+
+
+@pytest.mark.embedded
+def test_region_theme_kind_level_filters(sales_client, imported_sample):
+    jiangsu = titles(sales_client.get(URL, {"region": "320000"}))
+    assert len(jiangsu) == 4  # 2.2 and the practices 3.1–3.3
+    practices = titles(sales_client.get(URL, {"region": "320000", "kind": "practice"}))
+    assert len(practices) == 3
+    national = sales_client.get(URL, {"level": "national"})
+    assert {e.level for e in national.context["results"].entries} == {"national"}
+    assert len(titles(national)) == 3  # 1.1, 1.2 and the briefing 5.1
+    assert len(titles(sales_client.get(URL, {"level": "national", "kind": "policy"}))) == 2
+    two = titles(sales_client.get(URL, {"region": ["320000", "330000"], "kind": "practice"}))
+    assert len(two) == 4  # 江苏 3 + 浙江 1 (海曙)
+
+
+@pytest.mark.embedded
+def test_a_province_matches_entries_tagged_with_its_cities(sales_client, kunshan):
+    city = indexed(PracticeEntryFactory(title="昆山企业服务平台上线", regions=[kunshan.code]))
+    indexed(PracticeEntryFactory(title="杭州的实践", regions=[330000]))
+    assert titles(sales_client.get(URL, {"region": "320000"})) == [city.title]
+    assert titles(sales_client.get(URL, {"region": str(kunshan.code)})) == [city.title]
+    assert titles(sales_client.get(URL, {"region": "320500"})) == [city.title]
+
+
+@pytest.mark.embedded
+def test_date_range_issuer_and_issue(sales_client, imported_sample):
+    old = indexed(EntryFactory(title="旧政策", published_on="2021-03-01", regions=[320000]))
+    assert titles(sales_client.get(URL, {"date_to": "2021-12-31"})) == [old.title]
+    in_2022 = sales_client.get(URL, {"date_from": "2022-01-01", "date_to": "2022-12-31"}).context["count"]
+    assert in_2022 == imported_sample.items.count()
+    issuers = titles(sales_client.get(URL, {"issuer": "云南省人民政府办公厅"}))
+    assert len(issuers) == 2
+    by_issue = sales_client.get(URL, {"issue": imported_sample.key})
+    assert by_issue.context["count"] == imported_sample.items.count()
+    assert sales_client.get(URL, {"issue": str(imported_sample.pk)}).context["count"] == by_issue.context["count"]
+
+
+@pytest.mark.embedded
+def test_entries_not_ready_are_not_listed(sales_client, db):
+    indexed(EntryFactory(title="草稿", status="draft"))
+    ready = indexed(EntryFactory(title="就绪"))
+    assert titles(sales_client.get(URL)) == [ready.title]
+
+
+# --- Keyword search ------------------------------------------------------------------------------
+
+
+def containing(word):
+    return {e.title for e in Entry.objects.all() if word in e.title or word in e.summary or word in e.issuer}
+
+
+@pytest.mark.embedded
+@pytest.mark.parametrize(
+    "word", ["证照", "一网通办", "跨省通办", "营商环境", "放管服", "电子证照", "告知承诺制", "数据"]
+)
+def test_keyword_finds_exactly_the_entries_containing_it(sales_client, imported_sample, word):
+    response = sales_client.get(URL, {"q": word})
+    assert set(titles(response)) == containing(word)
+    assert response.context["count"] == len(containing(word))
+
+
+def test_one_network_does_not_match_every_wang_and_ban(sales_client, imported_sample):
+    found = set(titles(sales_client.get(URL, {"q": "一网通办"})))
+    assert found == containing("一网通办")
+    with_both = {e.title for e in Entry.objects.all() if "网" in e.summary and "办" in e.summary}
+    assert len(with_both) > len(found)
+
+
+def test_every_two_character_run_of_the_sample_is_found(sales_client, imported_sample):
+    """Recall: for two-character queries taken from the sample's own text, every containing entry is found."""
+    entries = list(Entry.objects.all())
+    texts = {e.title: "\n".join([e.title, e.issuer, e.summary.replace("**", "")]) for e in entries}
+    words = set()
+    for text in texts.values():
+        for chunk in re.findall(r"[\u4e00-\u9fff]+", text):
+            words.update(chunk[i : i + 2] for i in range(0, len(chunk) - 1, 7))
+    from library.selectors import Criteria, catalogue_rows
+    from policies.indexing import query_tokens
+
+    missed = []
+    for word in sorted(words)[:300]:
+        expected = {t for t, text in texts.items() if word in text}
+        criteria = Criteria(keyword=word, tokens=tuple(query_tokens(word)))
+        found = {e.title for e in Entry.objects.filter(pk__in=[pk for _d, pk in catalogue_rows(criteria)])}
+        if found != expected:
+            missed.append(word)
+    assert missed == []
+
+
+@pytest.mark.embedded
+def test_relevance_sort_puts_title_matches_first(sales_client, imported_sample):
+    response = sales_client.get(URL, {"q": "跨省通办", "sort": "relevance"})
+    assert response.context["results"].ranked
+    found = titles(response)
+    assert set(found) == containing("跨省通办")
+    in_title = [title for title in found if "跨省通办" in title]
+    assert in_title and found[: len(in_title)] == in_title
+    assert titles(sales_client.get(URL, {"q": "跨省通办"})) != found  # newest first otherwise
+
+
+@pytest.mark.embedded
+def test_keyword_and_province(sales_client, imported_sample):
+    assert titles(sales_client.get(URL, {"q": "跨省通办", "region": "320000"})) == ["靖江政务服务“跨省通办”向基层延伸"]
+
+
+# --- Facets, counts, pagination -------------------------------------------------------------------
+
+
+@pytest.mark.embedded
+def test_facets_count_per_province_and_theme(sales_client, imported_sample):
+    response = sales_client.get("/library/facets/", {"theme": "cross-province"})
+    provinces = {region.short_name: n for region, n in response.context["province_facets"]}
+    assert provinces["江苏"] == 1
+    themes = {theme.slug: n for theme, n in response.context["theme_facets"]}
+    assert themes["cross-province"] == sales_client.get(URL, {"theme": "cross-province"}).context["count"]
+    content = response.content.decode()
+    assert 'data-code="320000" data-count="1"' in content
+
+
+@pytest.mark.embedded
+def test_facets_under_a_keyword_and_a_region(sales_client, imported_sample):
+    response = sales_client.get("/library/facets/", {"q": "跨省通办", "region": "320000"})
+    assert {r.short_name: n for r, n in response.context["province_facets"]} == {"江苏": 1}
+
+
+@pytest.mark.embedded
+def test_facets_are_cached_and_cleared_by_a_reindex(sales_client, imported_sample):
+    first = sales_client.get("/library/facets/", {"region": "110000"}).context["province_facets"]
+    indexed(EntryFactory(title="北京新政", regions=[110000]))
+    again = sales_client.get("/library/facets/", {"region": "110000"}).context["province_facets"]
+    assert dict(again)[first[0][0]] == first[0][1] + 1
+
+
+@pytest.mark.embedded
+def test_keyset_pages_walk_the_whole_list(sales_client, imported_sample, monkeypatch):
+    monkeypatch.setattr(selectors, "PER_PAGE", 7)
+    seen, response = [], sales_client.get(URL)
+    while True:
+        seen += titles(response)
+        after = response.context["results"].next_after
+        if not after:
+            break
+        response = sales_client.get(URL, {"after": after})
+    assert len(seen) == len(set(seen)) == imported_sample.items.count()
+    assert titles(sales_client.get(URL, {"page": "2"})) == seen[7:14]
+
+
+@pytest.mark.embedded
+def test_keyset_pages_over_several_regions_and_themes_hold_each_entry_once(sales_client, imported_sample, monkeypatch):
+    monkeypatch.setattr(selectors, "PER_PAGE", 2)
+    params = {"region": ["320000", "330000", "440000"], "theme": ["business-environment", "smart-service"]}
+    expected = sales_client.get(URL, params).context["count"]
+    seen, response = [], sales_client.get(URL, params)
+    while True:
+        seen += [entry.pk for entry in response.context["results"].entries]
+        after = response.context["results"].next_after
+        if not after:
+            break
+        response = sales_client.get(URL, {**params, "after": after})
+    assert len(seen) == len(set(seen)) == expected > 2
+    dates = [Entry.objects.get(pk=pk).published_on for pk in seen]
+    assert dates == sorted(dates, reverse=True)
+
+
+@pytest.mark.embedded
+@pytest.mark.parametrize("size", [3, 20])
+def test_the_list_page_makes_the_same_number_of_queries_whatever_its_size(
+    sales_client, django_assert_num_queries, size, imported_sample, monkeypatch
+):
+    """Session, user, permissions (2), the region choices checked, the rows, the count
+    (on PostgreSQL under a keyword: the planner's estimates of the matches and of the rows
+    the other filters leave, then a capped exact count; on SQLite one exact count), the entries and
+    their regions, themes and issues (4), the form's choices (2), the saved filters."""
+    from django.db import connection
+
+    monkeypatch.setattr(selectors, "PER_PAGE", size)
+    params = {"region": ["320000", "330000"], "q": "政务"}
+    expected = 16 if connection.vendor == "postgresql" else 14
+    with django_assert_num_queries(expected):
+        response = sales_client.get(URL, params)
+    assert len(response.context["results"].entries) == min(size, response.context["count"])
+    assert response.context["count"] > 3
