@@ -150,11 +150,9 @@ def main():
             (f"{name} (cached)", *timed(lambda params=params: get(client, "/library/facets/", params), args.runs))
         )
     # 广东 from the date that gives about 10,000 rows (the 10,000th newest), through the HTTP view.
-    since = (
-        CatalogueRegion.objects.filter(region_id=440000)
-        .order_by("-published_on", "-entry_id")
-        .values_list("published_on", flat=True)[9999]
-    )
+    guangdong = CatalogueRegion.objects.filter(region_id=440000).order_by("-published_on", "-entry_id")
+    exported = min(10_000, guangdong.count())
+    since = guangdong.values_list("published_on", flat=True)[exported - 1]
     export = {"region": "440000", "date_from": since.isoformat()}
     count = library_count(LibraryFilter(export).criteria())[0]
     assert LibraryFilter(export).criteria().regions == (440000,)
@@ -176,10 +174,12 @@ def main():
         from library.filters import LibraryFilter
 
         criteria = LibraryFilter({"region": "440000"}).criteria()
-        n = sum(1 for _ in export_rows(criteria, limit=10_000))
-        assert n == 10_001
+        n = sum(1 for _ in export_rows(criteria, limit=exported))
+        assert n == exported + 1
 
-    rows.append(("export rows, exactly 10,000 (selector + row building, no HTTP)", *timed(export_10k, 3, warm=1)))
+    rows.append(
+        (f"export rows, exactly {exported:,} (selector + row building, no HTTP)", *timed(export_10k, 3, warm=1))
+    )
 
     lines = [
         f"\n## Sales library at {total:,} entries ({ready:,} ready) — {time.strftime('%Y-%m-%d %H:%M %Z')}\n",
