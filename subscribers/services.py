@@ -6,6 +6,7 @@ import io
 import logging
 import math
 import smtplib
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -447,7 +448,9 @@ def _record_failures(*, issue_id, transient, permanent, result):
     for delivery, description in permanent:
         Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED, error=description, updated_at=now)
         result.failed += 1
-    retry_in = None
+    # Rows retried after different delays each get chunk tasks due at their own time: one task due at the
+    # shortest delay would find the later rows not yet due, and they would wait for the sweeper.
+    retry_rows = Counter()
     for delivery, description in transient:
         attempts = delivery.attempts  # loaded after the claim counted this attempt
         if attempts >= settings.SUBSCRIBERS_MAX_ATTEMPTS:
@@ -464,10 +467,10 @@ def _record_failures(*, issue_id, transient, permanent, result):
             claimed_at=None,
             updated_at=now,
         )
-        retry_in = delay if retry_in is None else min(retry_in, delay)
+        retry_rows[delay] += 1
         result.retry += 1
-    if retry_in is not None:
-        enqueue_chunks(issue_id=issue_id, rows=len(transient), countdown=retry_in)
+    for delay, rows in sorted(retry_rows.items()):
+        enqueue_chunks(issue_id=issue_id, rows=rows, countdown=delay)
 
 
 def deliveries_sweep(*, now=None, dry_run=False):
