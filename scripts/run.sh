@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 PORT=${PORT:-8000}
+export SITE_URL=${SITE_URL:-http://127.0.0.1:$PORT}  # links in mail point at this server
 mkdir -p var/celery/queue var/celery/processed var/mail
 
 $PY manage.py migrate --noinput
