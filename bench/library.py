@@ -63,6 +63,12 @@ CASES = [
 FACETS = [
     ("facets, no filter", {}),
     ("facets, one theme", {"theme": "e-licence"}),
+    ("facets, one province (广东)", {"region": "440000"}),
+    (
+        "facets, theme + kind + dates (odd days at both ends)",
+        {"theme": "e-licence", "kind": "policy", "date_from": "2021-03-17", "date_to": "2024-06-09"},
+    ),
+    ("facets, two themes (falls back)", {"theme": ["e-licence", "one-network"]}),
     ("facets, province + theme", {"region": "440000", "theme": "one-network"}),
     ("facets, keyword 一网通办", {"q": "一网通办"}),
     ("facets, keyword 证照 (broad)", {"q": "证照"}),

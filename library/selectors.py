@@ -15,12 +15,13 @@ from dataclasses import asdict, dataclass, field, replace
 from django.contrib.postgres.search import SearchQuery
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Count, ExpressionWrapper, IntegerField, Prefetch, Q, Value, When
+from django.db.models import Case, Count, ExpressionWrapper, IntegerField, Prefetch, Q, Sum, Value, When
 from django.db.models.functions import Length, Replace, TruncMonth
 
 from issues.models import IssueEntry
 from policies.indexing import catalogue_version
 from policies.models import (
+    CatalogueCount,
     CatalogueRegion,
     CatalogueRegionTheme,
     CatalogueRow,
@@ -286,11 +287,127 @@ def _count_by(queryset, column, distinct):
     return {row[column]: row["n"] for row in counted}
 
 
+def _next_month(day):
+    return (day.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
+
+
+def _month_split(date_from, date_to):
+    """The date filter as whole months ``(first, end)`` (first days; ``end`` excluded; None is open) and the
+    day ranges left over at either end: ``(None, [(date_from, date_to)])`` when no whole month lies between.
+    The two parts are disjoint, and an entry has one date, so counts over them add up exactly."""
+    day = datetime.timedelta(days=1)
+    try:
+        first = date_from if date_from is None or date_from.day == 1 else _next_month(date_from)
+        end = None
+        if date_to is not None:
+            end = _next_month(date_to) if (date_to + day).day == 1 else date_to.replace(day=1)
+    except OverflowError:
+        return None, [(date_from or datetime.date.min, date_to or datetime.date.max)]
+    if first is not None and end is not None and first >= end:
+        return None, [(date_from, date_to)]
+    rest = []
+    if date_from is not None and first != date_from:
+        rest.append((date_from, first - day))
+    if date_to is not None and end - day != date_to:
+        rest.append((end, date_to))
+    return (first, end), rest
+
+
+def _sum_counts(criteria, months, column, **match):
+    """Entries per ``column`` (region or theme) summed from ``CatalogueCount`` over the whole months."""
+    rows = CatalogueCount.objects.filter(**match)
+    if criteria.kinds:
+        rows = rows.filter(kind__in=criteria.kinds)
+    if criteria.levels:
+        rows = rows.filter(level__in=criteria.levels)
+    first, end = months
+    if first is not None:
+        rows = rows.filter(month__gte=first)
+    if end is not None:
+        rows = rows.filter(month__lt=end)
+    counted = rows.order_by().values(column).annotate(n=Sum("entries"))
+    return {row[column]: row["n"] for row in counted if row["n"]}
+
+
+def _days_ids(criteria, days):
+    """The matching entry ids published within the day ranges ``days`` (a month or two of rows at most)."""
+    rows, _duplicates = _driver(criteria)
+    rows = _filtered(replace(criteria, date_from=None, date_to=None), rows)
+    within = Q()
+    for first, last in days:
+        within |= Q(published_on__gte=first, published_on__lte=last)
+    return rows.filter(within).values("entry_id").order_by()
+
+
+def _added(one, other):
+    total = dict(one)
+    for key, n in other.items():
+        total[key] = total.get(key, 0) + n
+    return total
+
+
+def _counted(criteria):
+    """Whether the counts table gives both facets of ``criteria`` as exact sums."""
+    if criteria.keyword or criteria.issuer or criteria.issue_id:
+        return False
+    return len(criteria.regions) + len(criteria.themes) <= 1
+
+
+def _counted_facet(criteria, *, by, days_ids=None):
+    """One facet (``by`` "provinces" or "themes") from the counts table, with the odd days at either end of
+    the date filter counted exactly from the index tables; None when the table cannot give exact sums: under
+    a keyword, issuer or issue, under several regions or several themes (an entry with two of them would
+    count twice), or under a region and a theme together (the table has no region × theme × value rows)."""
+    if not _counted(criteria):
+        return None
+    region = criteria.regions[0] if criteria.regions else None
+    theme = criteria.themes[0] if criteria.themes else None
+    if by == "provinces":
+        # Per province: the (province, theme) rows, or among the entries of a chosen region the co-occurrence
+        # rows (chosen_region, province).
+        match = {"region__isnull": False, "is_province": True, "chosen_theme": None}
+        match |= {"chosen_region": region, "theme": None} if region else {"chosen_region": None, "theme": theme}
+        column, tags, extra = "region_id", CatalogueRegion, {"is_province": True}
+    else:
+        match = {"theme__isnull": False, "chosen_region": None}
+        match |= {"chosen_theme": theme, "region": None} if theme else {"chosen_theme": None, "region": region}
+        column, tags, extra = "theme_id", CatalogueTheme, {}
+    months, days = _month_split(criteria.date_from, criteria.date_to)
+    counts = _sum_counts(criteria, months, column, **match) if months else {}
+    if days:
+        ids = days_ids if days_ids is not None else _days_ids(criteria, days)
+        rest = _count_by(tags.objects.filter(entry_id__in=ids, **extra), column, False)
+        counts = _added(counts, rest)
+    return counts
+
+
+DAYS_IDS_LIMIT = 20000
+
+
+def _days_id_list(criteria):
+    """On PostgreSQL, the ids of the odd days' entries read once for both facets (a list lets the planner probe
+    the tag tables by entry instead of scanning them whole); None when there are no odd days or too many."""
+    if connection.vendor != "postgresql":
+        return None
+    _months, days = _month_split(criteria.date_from, criteria.date_to)
+    if not days:
+        return None
+    ids = list(_days_ids(criteria, days).values_list("entry_id", flat=True)[: DAYS_IDS_LIMIT + 1])
+    return ids if len(ids) <= DAYS_IDS_LIMIT else None
+
+
 def _compute_facets(criteria):
+    """Per province and per theme: from the counts table (``CatalogueCount``) when it gives exact sums (see
+    ``_counted_facet``), otherwise by counting the index tables."""
+    days_ids = _days_id_list(criteria) if _counted(criteria) else None
+    provinces = _counted_facet(criteria, by="provinces", days_ids=days_ids)
+    themes = _counted_facet(criteria, by="themes", days_ids=days_ids)
     simple = not (criteria.keyword or criteria.issuer or criteria.issue_id)
     # Per province: straight from a tag table when no region is chosen (nothing to intersect), else by the
     # matching entry ids.
-    if simple and not criteria.regions:
+    if provinces is not None:
+        pass
+    elif simple and not criteria.regions:
         table = CatalogueRegionTheme.objects.filter(theme_id__in=criteria.themes) if criteria.themes else None
         table = table if table is not None else CatalogueRegion.objects.all()
         provinces = _count_by(
@@ -302,7 +419,9 @@ def _compute_facets(criteria):
             "region_id",
             distinct=False,
         )
-    if simple and not criteria.themes:
+    if themes is not None:
+        pass
+    elif simple and not criteria.themes:
         if criteria.regions:
             table = CatalogueRegionTheme.objects.filter(region_id__in=criteria.regions)
         else:

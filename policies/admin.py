@@ -7,7 +7,7 @@ from django.utils.translation import ngettext
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from policies.indexing import entries_reindex
+from policies.indexing import entries_delete, entries_reindex
 from policies.models import Analysis, Briefing, Entry, Partner, Policy, Region, RegionKind, Theme
 from policies.resources import AnalysisResource, BriefingResource, EntryResource, PolicyResource
 from policies.services import (
@@ -126,6 +126,12 @@ class EntryAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         added = sum(len(entry_apply_suggested_themes(entry=entry)) for entry in queryset)
         entries_reindex(entry_ids=[entry.pk for entry in queryset])
         self.message_user(request, _("%(count)d themes added.") % {"count": added})
+
+    def delete_model(self, request, obj):
+        entries_delete(entry_ids=[obj.pk])
+
+    def delete_queryset(self, request, queryset):
+        entries_delete(entry_ids=list(queryset.values_list("pk", flat=True)))
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -12,6 +12,7 @@ PostgreSQL ``simple`` tsvector with a GIN index. A query is segmented in precise
 ANDed: 一网通办 is one token and does not match every 网 and 办.
 """
 
+import datetime
 import re
 import threading
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from policies.models import (
+    CatalogueCount,
     CatalogueRegion,
     CatalogueRegionTheme,
     CatalogueRow,
@@ -124,21 +126,112 @@ def _is_province(code):
     return code % 10000 == 0
 
 
-def entries_reindex(*, entry_ids, tokens=None, fresh=False):
-    """Bring the index tables in step with the given entries (any number; done in batches).
+def entries_reindex(*, entry_ids, tokens=None, fresh=False, counts=True):
+    """Bring the index tables in step with the given entries (any number; done in batches), then the
+    counts table (``CatalogueCount``) for every month an entry was or is now in.
 
     ``tokens`` (entry id → set of tokens) lets a bulk loader that has segmented the text already skip
-    jieba; ``fresh`` skips deleting old rows when the caller knows there are none (an empty catalogue).
-    Returns the number of entries indexed (ready ones).
+    jieba; ``fresh`` skips deleting old rows when the caller knows there are none (an empty catalogue);
+    ``counts=False`` leaves the counts table to a bulk loader that rebuilds it once at the end
+    (``catalogue_counts_refresh()``). Returns the number of entries indexed (ready ones).
     """
     ids = sorted(set(entry_ids))
     ancestors = _Ancestors()
     indexed = 0
+    months = set()
     for start in range(0, len(ids), BATCH):
-        indexed += _reindex_batch(ids[start : start + BATCH], ancestors, tokens, fresh)
+        done, touched = _reindex_batch(ids[start : start + BATCH], ancestors, tokens, fresh)
+        indexed += done
+        months |= touched
     if ids:
-        catalogue_changed()
+        with transaction.atomic():
+            catalogue_changed()  # locks the version row: concurrent refreshes of the same months take turns
+            if counts:
+                catalogue_counts_refresh(months=months)
     return indexed
+
+
+def entries_delete(*, entry_ids):
+    """Delete entries (their tags and index rows go with them) and recount the months they were listed in."""
+    with transaction.atomic():
+        months = _months(CatalogueRow.objects.filter(entry_id__in=entry_ids).values_list("published_on", flat=True))
+        deleted, _by_model = Entry.objects.filter(pk__in=entry_ids).delete()
+        catalogue_changed()
+        catalogue_counts_refresh(months=months)
+    return deleted
+
+
+def _months(days):
+    return {day.replace(day=1) for day in days}
+
+
+def _next_month(month):
+    return (month + datetime.timedelta(days=32)).replace(day=1)
+
+
+_NULL = "CAST(NULL AS INTEGER)"  # typed, so the UNION of the selects agrees on the column types
+_COUNT_SELECTS = (
+    # (index tables, region, theme, is_province, chosen region, chosen theme)
+    ("policies_cataloguerow t", _NULL, _NULL, "%s", _NULL, _NULL),
+    ("policies_catalogueregion t", "t.region_id", _NULL, "t.is_province", _NULL, _NULL),
+    ("policies_cataloguetheme t", _NULL, "t.theme_id", "%s", _NULL, _NULL),
+    ("policies_catalogueregiontheme t", "t.region_id", "t.theme_id", "t.is_province", _NULL, _NULL),
+    # co-occurrence: per theme among the entries with a chosen theme, per province among those in a chosen region
+    (
+        "policies_cataloguetheme t JOIN policies_cataloguetheme o ON o.entry_id = t.entry_id",
+        _NULL,
+        "t.theme_id",
+        "%s",
+        _NULL,
+        "o.theme_id",
+    ),
+    (
+        "policies_catalogueregion t JOIN policies_catalogueregion o ON o.entry_id = t.entry_id AND t.is_province",
+        "t.region_id",
+        _NULL,
+        "t.is_province",
+        "o.region_id",
+        _NULL,
+    ),
+)
+_COUNT_COLUMNS = "month, region_id, theme_id, is_province, chosen_region_id, chosen_theme_id, kind, level, entries"
+
+
+def catalogue_counts_refresh(*, months=None):
+    """Recompute ``CatalogueCount`` from the index tables: for the given months (any dates; their months are
+    taken), each with one DELETE and one INSERT … SELECT … GROUP BY over that month's entries; or everything
+    when ``months`` is None (after a bulk load)."""
+    if months is not None:
+        months = sorted(_months(months))
+        if not months:
+            return
+    if connection.vendor == "postgresql":
+        month_sql = "date_trunc('month', t.published_on)::date"
+    else:
+        month_sql = "date(t.published_on, 'start of month')"
+    table = CatalogueCount._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        for month in months if months is not None else [None]:
+            selects, params = [], []
+            for source, region, theme, province, chosen_region, chosen_theme in _COUNT_SELECTS:
+                if province == "%s":
+                    params.append(False)
+                select = (
+                    f"SELECT {month_sql}, {region}, {theme}, {province}, {chosen_region}, {chosen_theme}, "
+                    f"t.kind, t.level, COUNT(*) FROM {source}"
+                )
+                if month is not None:
+                    select += (
+                        " WHERE t.entry_id IN (SELECT entry_id FROM policies_cataloguerow"
+                        " WHERE published_on >= %s AND published_on < %s)"
+                    )
+                    params += [month, _next_month(month)]
+                selects.append(f"{select} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8")
+            if month is None:
+                cursor.execute(f"DELETE FROM {table}")
+            else:
+                cursor.execute(f"DELETE FROM {table} WHERE month = %s", [month])
+            cursor.execute(f"INSERT INTO {table} ({_COUNT_COLUMNS}) " + " UNION ALL ".join(selects), params)
 
 
 def catalogue_changed():
@@ -153,7 +246,9 @@ def catalogue_version():
 
 @transaction.atomic
 def _reindex_batch(ids, ancestors, tokens, fresh):
+    months = set()
     if not fresh:
+        months = _months(CatalogueRow.objects.filter(entry_id__in=ids).values_list("published_on", flat=True))
         for model in (CatalogueRow, CatalogueRegion, CatalogueTheme, CatalogueRegionTheme):
             model.objects.filter(entry_id__in=ids).delete()
     entries = {
@@ -163,7 +258,8 @@ def _reindex_batch(ids, ancestors, tokens, fresh):
         )
     }
     if not entries:
-        return 0
+        return 0, months
+    months |= _months(values[0] for values in entries.values())
     regions, themes = {}, {}
     for entry_id, code in Entry.regions.through.objects.filter(entry_id__in=entries).values_list(
         "entry_id", "region_id"
@@ -204,7 +300,7 @@ def _reindex_batch(ids, ancestors, tokens, fresh):
             CatalogueRegionTheme(entry_id=e, region_id=r, theme_id=t, is_province=p, published_on=d, kind=k, level=lv)
             for e, r, t, p, d, k, lv in pair_rows
         )
-    return len(rows)
+    return len(rows), months
 
 
 def _copy_postgresql(rows, region_rows, theme_rows, pair_rows):
@@ -253,8 +349,10 @@ def catalogue_reindex_all(*, batch_size=20000, progress=None):
     ids = list(Entry.objects.filter(status=Status.READY).order_by("pk").values_list("pk", flat=True))
     done = 0
     for start in range(0, len(ids), batch_size):
-        done += entries_reindex(entry_ids=ids[start : start + batch_size], fresh=True)
+        done += entries_reindex(entry_ids=ids[start : start + batch_size], fresh=True, counts=False)
         if progress:
             progress(done, len(ids))
-    catalogue_changed()
+    with transaction.atomic():
+        catalogue_changed()
+        catalogue_counts_refresh()
     return done

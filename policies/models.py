@@ -325,6 +325,41 @@ class CatalogueRegionTheme(models.Model):
         return f"{self.entry_id} × {self.region_id} × {self.theme_id}"
 
 
+class CatalogueCount(models.Model):
+    """Ready entries per month × region × theme × kind × level, for facet counts without a keyword.
+
+    ``region`` NULL means any region (every ready entry, tagged or not), ``theme`` NULL any theme; so each
+    entry is counted once in the (NULL, NULL) row of its bucket, once per region (ancestors included) in the
+    (region, NULL) rows, once per theme in the (NULL, theme) rows and once per pair in the (region, theme)
+    rows. Co-occurrence rows have ``chosen_theme`` (entries with that theme, per ``theme``; region NULL) or
+    ``chosen_region`` (entries in that region, per province in ``region``; theme NULL) set: the theme facet
+    under one chosen theme and the province facet under one chosen region. A facet over one chosen value (or
+    none) is then an exact sum. Rebuilt per month by ``policies.indexing`` from the index tables
+    (``catalogue_counts_refresh``).
+    """
+
+    month = models.DateField()  # the first of the month
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+", db_index=False, null=True)
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="+", db_index=False, null=True)
+    chosen_region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+", db_index=False, null=True)
+    chosen_theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="+", db_index=False, null=True)
+    is_province = models.BooleanField(default=False)
+    kind = models.CharField(max_length=10)
+    level = models.CharField(max_length=10, blank=True)
+    entries = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            # per province: (chosen theme, chosen region, theme) fixed; per theme: (…, region) fixed
+            models.Index(fields=["chosen_theme", "chosen_region", "theme", "region", "month"], name="catcount_theme"),
+            models.Index(fields=["chosen_theme", "chosen_region", "region", "theme", "month"], name="catcount_region"),
+            models.Index(fields=["month"], name="catcount_month"),
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.region_id} × {self.theme_id}: {self.entries}"
+
+
 class CatalogueVersion(models.Model):
     """A counter bumped by every reindex: cached facet counts are keyed by it, so a change clears them."""
 

@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import Max
 
-from policies.indexing import entries_reindex, entry_search_text, index_tokens
+from policies.indexing import catalogue_counts_refresh, entries_reindex, entry_search_text, index_tokens
 from policies.models import Entry, Kind, Level, Region, Status, Theme
 
 # Province short name → weight (per cent of entries, about): the sample and the measured data set.
@@ -253,14 +253,16 @@ class Command(BaseCommand):
             if options["verbosity"] > 1 or made == entries:
                 rate = made / max(time.monotonic() - started, 1e-6)
                 self.stdout.write(f"{made} entries ({rate:.0f}/s)")
+        if not dry_run and entries:
+            catalogue_counts_refresh()  # the facet counts table, once for the whole load
         if not dry_run and connection.vendor == "postgresql" and entries:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT setval(pg_get_serial_sequence('policies_entry', 'id'), %s)", [next_id - 1])
                 if connection.in_atomic_block:
                     cursor.execute("ANALYZE")
                 else:  # the visibility map too, so counts on the index tables are index-only scans
-                    for table in ("cataloguerow", "catalogueregion", "cataloguetheme", "catalogueregiontheme"):
-                        cursor.execute(f"VACUUM ANALYZE policies_{table}")
+                    for table in ("row", "region", "theme", "regiontheme", "count"):
+                        cursor.execute(f"VACUUM ANALYZE policies_catalogue{table}")
                     cursor.execute("ANALYZE")
         self._subscribers(subscribers, seed, dry_run)
 
@@ -334,5 +336,8 @@ class Command(BaseCommand):
                 Entry.themes.through(entry_id=pk, theme_id=theme) for pk, theme in theme_links
             )
         entries_reindex(
-            entry_ids=ids, tokens={pk: row["tokens"] for pk, row in zip(ids, rows, strict=True)}, fresh=True
+            entry_ids=ids,
+            tokens={pk: row["tokens"] for pk, row in zip(ids, rows, strict=True)},
+            fresh=True,
+            counts=False,
         )

@@ -1,0 +1,240 @@
+"""Facet counts from the counts table (``CatalogueCount``) equal counts made by brute force over the entries,
+for many filters and after every kind of change; the table stays what a full rebuild would make."""
+
+import datetime
+import random
+from collections import Counter
+
+import pytest
+from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from library.selectors import Criteria, _compute_facets, _counted_facet, _month_split
+from policies.indexing import catalogue_counts_refresh, entries_delete, entries_reindex
+from policies.models import CatalogueCount, Entry, Level, Region, Status, Theme
+from tests.factories import EntryFactory
+from tests.library.conftest import indexed
+
+REGIONS = [320000, 330000, 440000, 540000, 320500, 320583]  # 320500 苏州 and 320583 昆山 from ``kunshan``
+KINDS = ["policy", "practice", "analysis", "briefing"]
+LEVELS = [level.value for level in Level] + [""]
+FIRST_DAY = datetime.date(2022, 1, 1)
+DAYS = 120  # four months and a bit: several whole months and partial ones
+THEMES = ["cross-province", "e-licence", "one-network"]
+
+
+def _theme_ids():
+    return dict(Theme.objects.filter(slug__in=THEMES).values_list("slug", "pk"))
+
+
+def _random_entry(rng, **fields):
+    values = {
+        "regions": rng.sample(REGIONS, rng.choice([0, 1, 1, 2])),
+        "themes": rng.sample(THEMES, rng.choice([0, 1, 2, 3])),
+        "kind": rng.choice(KINDS),
+        "level": rng.choice(LEVELS),
+        "published_on": FIRST_DAY + datetime.timedelta(days=rng.randrange(DAYS)),
+        "status": Status.READY if rng.random() < 0.9 else Status.DRAFT,
+    }
+    values.update(fields)
+    return EntryFactory(**values)
+
+
+@pytest.fixture
+def catalogue(db, kunshan):
+    rng = random.Random(7)
+    return indexed(*[_random_entry(rng) for _ in range(60)])
+
+
+def _expanded(code, parents):
+    seen = []
+    while code is not None:
+        seen.append(code)
+        code = parents[code]
+    return seen
+
+
+def brute_facets(criteria):
+    """Per province and per theme by plain ORM counting over ``Entry``, its regions and themes."""
+    parents = dict(Region.objects.values_list("code", "parent_id"))
+    entries = Entry.objects.filter(status=Status.READY).prefetch_related("regions", "themes")
+    if criteria.kinds:
+        entries = entries.filter(kind__in=criteria.kinds)
+    if criteria.levels:
+        entries = entries.filter(level__in=criteria.levels)
+    if criteria.date_from:
+        entries = entries.filter(published_on__gte=criteria.date_from)
+    if criteria.date_to:
+        entries = entries.filter(published_on__lte=criteria.date_to)
+    provinces, themes = Counter(), Counter()
+    for entry in entries:
+        regions = {code for region in entry.regions.all() for code in _expanded(region.code, parents)}
+        entry_themes = {theme.pk for theme in entry.themes.all()}
+        if criteria.regions and not regions & set(criteria.regions):
+            continue
+        if criteria.themes and not entry_themes & set(criteria.themes):
+            continue
+        provinces.update(code for code in regions if parents[code] is None)
+        themes.update(entry_themes)
+    return {"provinces": dict(provinces), "themes": dict(themes)}
+
+
+def count_rows():
+    return Counter(
+        CatalogueCount.objects.values_list(
+            "month",
+            "region_id",
+            "theme_id",
+            "chosen_region_id",
+            "chosen_theme_id",
+            "is_province",
+            "kind",
+            "level",
+            "entries",
+        )
+    )
+
+
+def assert_counts_table_is_fresh():
+    """What the incremental upkeep left equals a full rebuild."""
+    kept = count_rows()
+    catalogue_counts_refresh()
+    assert kept == count_rows()
+
+
+days = st.one_of(st.none(), st.integers(-40, DAYS + 40).map(lambda n: FIRST_DAY + datetime.timedelta(days=n)))
+month_edges = st.sampled_from(
+    [datetime.date(2022, m, 1) for m in range(1, 7)]
+    + [datetime.date(2022, m + 1, 1) - datetime.timedelta(days=1) for m in range(1, 6)]
+)
+
+
+@st.composite
+def criteria(draw):
+    theme_ids = draw(st.lists(st.sampled_from(range(len(THEMES))), max_size=2, unique=True))
+    return {
+        "regions": tuple(draw(st.lists(st.sampled_from(REGIONS), max_size=2, unique=True))),
+        "themes": tuple(theme_ids),  # indexes into THEMES, mapped to ids in the test
+        "kinds": tuple(draw(st.lists(st.sampled_from(KINDS), max_size=2, unique=True))),
+        "levels": tuple(draw(st.lists(st.sampled_from(LEVELS), max_size=2, unique=True))),
+        "date_from": draw(st.one_of(days, month_edges)),
+        "date_to": draw(st.one_of(days, month_edges)),
+    }
+
+
+@pytest.mark.embedded
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fields=criteria())
+def test_facets_equal_brute_force_counts(catalogue, fields):
+    ids = _theme_ids()
+    chosen = Criteria(**{**fields, "themes": tuple(ids[THEMES[i]] for i in fields["themes"])})
+    expected = brute_facets(chosen)
+    assert _compute_facets(chosen) == expected
+    for by in ("provinces", "themes"):
+        counted = _counted_facet(chosen, by=by)
+        if counted is not None:
+            assert counted == expected[by]
+
+
+@pytest.mark.embedded
+def test_which_filters_use_the_counts_table(db):
+    theme, other = 1, 2
+    uses = {
+        Criteria(): ("provinces", "themes"),
+        Criteria(themes=(theme,), kinds=("policy",), date_from=datetime.date(2022, 1, 9)): ("provinces", "themes"),
+        Criteria(regions=(320000,), levels=("county",), date_to=datetime.date(2022, 3, 9)): ("provinces", "themes"),
+        Criteria(themes=(theme,)): ("provinces", "themes"),
+        Criteria(regions=(320583,), date_to=datetime.date(2022, 3, 9)): ("provinces", "themes"),
+        Criteria(regions=(320000,), themes=(theme,)): (),
+        Criteria(themes=(theme, other)): (),
+        Criteria(regions=(320000, 330000)): (),
+        Criteria(keyword="证照", tokens=("证照",)): (),
+        Criteria(issuer="江苏"): (),
+    }
+    for chosen, facets in uses.items():
+        assert {by for by in ("provinces", "themes") if _counted_facet(chosen, by=by) is not None} == set(facets)
+
+
+@pytest.mark.embedded
+def test_date_filters_split_into_whole_months_and_odd_days():
+    d = datetime.date
+    assert _month_split(None, None) == ((None, None), [])
+    assert _month_split(d(2022, 1, 1), d(2022, 3, 31)) == ((d(2022, 1, 1), d(2022, 4, 1)), [])
+    assert _month_split(d(2022, 1, 15), d(2022, 3, 10)) == (
+        (d(2022, 2, 1), d(2022, 3, 1)),
+        [(d(2022, 1, 15), d(2022, 1, 31)), (d(2022, 3, 1), d(2022, 3, 10))],
+    )
+    assert _month_split(d(2022, 1, 15), d(2022, 2, 10)) == (None, [(d(2022, 1, 15), d(2022, 2, 10))])
+    assert _month_split(d(2022, 2, 1), None) == ((d(2022, 2, 1), None), [])
+    assert _month_split(None, d(2022, 2, 27)) == ((None, d(2022, 2, 1)), [(d(2022, 2, 1), d(2022, 2, 27))])
+    assert _month_split(d(2022, 5, 1), d(2022, 3, 1))[0] is None
+
+
+@pytest.mark.embedded
+def test_the_counts_follow_creating_editing_retagging_unreadying_and_deleting(catalogue):
+    rng = random.Random(11)
+    ids = _theme_ids()
+    probes = [
+        Criteria(),
+        Criteria(themes=(ids["e-licence"],)),
+        Criteria(regions=(320000,), date_from=datetime.date(2022, 2, 10)),
+        Criteria(kinds=("policy",), date_from=datetime.date(2022, 2, 1), date_to=datetime.date(2022, 3, 31)),
+    ]
+
+    def check():
+        assert_counts_table_is_fresh()
+        for chosen in probes:
+            assert _compute_facets(chosen) == brute_facets(chosen)
+
+    created = indexed(*[_random_entry(rng, status=Status.READY) for _ in range(5)])
+    check()
+    edited = created[0]
+    edited.published_on = datetime.date(2022, 4, 20)  # another month
+    edited.kind = "briefing"
+    edited.save()
+    entries_reindex(entry_ids=[edited.pk])
+    check()
+    retagged = created[1]
+    retagged.regions.set(Region.objects.filter(code__in=[320583, 540000]))
+    retagged.themes.set(Theme.objects.filter(slug="one-network"))
+    entries_reindex(entry_ids=[retagged.pk])
+    check()
+    Entry.objects.filter(pk=created[2].pk).update(status=Status.DRAFT)
+    entries_reindex(entry_ids=[created[2].pk])
+    check()
+    assert entries_delete(entry_ids=[created[3].pk, catalogue[0].pk]) >= 2
+    check()
+
+
+@pytest.mark.embedded
+def test_the_admin_deletes_entries_through_the_service(catalogue, admin_client):
+    entry = next(entry for entry in catalogue if entry.status == Status.READY)
+    before = _compute_facets(Criteria())
+    response = admin_client.post(reverse("admin:policies_entry_delete", args=[entry.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Entry.objects.filter(pk=entry.pk).exists()
+    assert _compute_facets(Criteria()) == brute_facets(Criteria()) != before
+    assert_counts_table_is_fresh()
+
+
+@pytest.fixture
+def sales_client(client, sales):
+    client.force_login(sales)
+    return client
+
+
+@pytest.mark.embedded
+def test_the_facets_request_makes_a_fixed_number_of_queries(sales_client, catalogue, django_assert_num_queries):
+    """Session, user, permissions (2), the themes the filter checks, the catalogue version, per province the
+    counts table and the odd days before the first whole month (2), the same per theme (2), the provinces and
+    the themes named (2); on PostgreSQL the odd days' entry ids are read once first (13)."""
+    from django.db import connection
+
+    indexed(
+        EntryFactory(kind="policy", themes=["e-licence"], regions=[320000], published_on=datetime.date(2022, 1, 20))
+    )
+    params = {"theme": "e-licence", "kind": "policy", "date_from": "2022-01-09"}
+    with django_assert_num_queries(13 if connection.vendor == "postgresql" else 12):
+        response = sales_client.get(reverse("library:facets"), params)
+    assert response.status_code == 200
