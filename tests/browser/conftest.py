@@ -26,3 +26,17 @@ def browser_context_args(browser_context_args):
 def page(page):
     page.set_default_timeout(5000)
     return page
+
+
+@pytest.fixture
+def js_errors(page):
+    """JavaScript errors and blocked resources (a CSP violation is a console error), not the missing favicon."""
+    errors = []
+
+    def console(message):
+        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+            errors.append(f"{message.text} ({message.location.get('url')})")
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors

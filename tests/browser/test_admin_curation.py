@@ -15,20 +15,6 @@ SCREENSHOT = "/tmp/admin-curation.png"
 
 
 @pytest.fixture
-def js_errors(page):
-    """JavaScript errors and blocked resources (a CSP violation is a console error), not the missing favicon."""
-    errors = []
-
-    def console(message):
-        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
-            errors.append(f"{message.text} ({message.location.get('url')})")
-
-    page.on("console", console)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
-@pytest.fixture
 def researcher_page(live_server, page, catalogue_data, js_errors):
     """A page signed in as a researcher through the admin's login form."""
     researcher = UserFactory(role="researcher")

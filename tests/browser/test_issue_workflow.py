@@ -34,7 +34,7 @@ def press(page, action):
     expect(page.locator("ul.messagelist")).to_be_visible()
 
 
-def test_assemble_submit_reorder_approve_publish_and_read(live_server, page, catalogue_data, tmp_path):
+def test_assemble_submit_reorder_approve_publish_and_read(live_server, page, catalogue_data, tmp_path, js_errors):
     researcher = UserFactory(role="researcher")
     chief = UserFactory(role="chief_editor")
     EntryFactory(title="关于规范村级组织工作事务的意见", issuer="国务院", level=Level.NATIONAL, published_on=AUGUST)
@@ -91,3 +91,4 @@ def test_assemble_submit_reorder_approve_publish_and_read(live_server, page, cat
     with open(path, "rb") as f:
         assert f.read(5) == b"%PDF-"
     assert download.value.suggested_filename == "dgd-zhengwu-2022-08.pdf"
+    assert js_errors == []

@@ -16,19 +16,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOT = "/tmp/library.png"
 
 
-@pytest.fixture
-def js_errors(page):
-    errors = []
-
-    def console(message):
-        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
-            errors.append(f"{message.text} ({message.location.get('url')})")
-
-    page.on("console", console)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
 def test_sales_filter_find_export_and_map(live_server, page, catalogue_data, sample_bytes, js_errors):
     issue_import_newsletter(data=sample_bytes, source_name="dgd-2022-08-zhengwu.txt")
     sales = UserFactory(role="sales")
