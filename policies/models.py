@@ -249,13 +249,21 @@ def proxy_for_kind(kind):
 # walked newest first, without joining the entry table (PERFORMANCE-NOTES.md).
 
 
-class CatalogueRow(models.Model):
-    """One row per ready entry: what every library list filters and pages on, with its search tokens."""
+class CatalogueFacts(models.Model):
+    """What every index row carries of its entry, so a list filters and pages without the entry table."""
 
-    entry = models.OneToOneField(Entry, on_delete=models.CASCADE, primary_key=True, related_name="catalogue_row")
     published_on = models.DateField()
     kind = models.CharField(max_length=10)
     level = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class CatalogueRow(CatalogueFacts):
+    """One row per ready entry: what every library list filters and pages on, with its search tokens."""
+
+    entry = models.OneToOneField(Entry, on_delete=models.CASCADE, primary_key=True, related_name="catalogue_row")
     # jieba tokens (search mode + in-word bigrams) in a ``simple`` tsvector; a GIN index on PostgreSQL
     # (migration 0003). Left empty on SQLite, where keyword search falls back to plain containment.
     vector = SearchVectorField(null=True)
@@ -267,15 +275,12 @@ class CatalogueRow(models.Model):
         return f"{self.entry_id} {self.published_on}"
 
 
-class CatalogueRegion(models.Model):
+class CatalogueRegion(CatalogueFacts):
     """Entry × region, each tag expanded to its ancestors: 昆山 is also filed under 苏州 and 江苏."""
 
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="+", db_index=False)
     region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+", db_index=False)
     is_province = models.BooleanField(default=False)
-    published_on = models.DateField()
-    kind = models.CharField(max_length=10)
-    level = models.CharField(max_length=10, blank=True)
 
     class Meta:
         indexes = [
@@ -287,12 +292,9 @@ class CatalogueRegion(models.Model):
         return f"{self.entry_id} × {self.region_id}"
 
 
-class CatalogueTheme(models.Model):
+class CatalogueTheme(CatalogueFacts):
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="+", db_index=False)
     theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="+", db_index=False)
-    published_on = models.DateField()
-    kind = models.CharField(max_length=10)
-    level = models.CharField(max_length=10, blank=True)
 
     class Meta:
         indexes = [
@@ -304,16 +306,13 @@ class CatalogueTheme(models.Model):
         return f"{self.entry_id} × {self.theme_id}"
 
 
-class CatalogueRegionTheme(models.Model):
+class CatalogueRegionTheme(CatalogueFacts):
     """The pair table: a narrow province + theme filter walks one index instead of probing a join."""
 
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="+", db_index=False)
     region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+", db_index=False)
     theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="+", db_index=False)
     is_province = models.BooleanField(default=False)
-    published_on = models.DateField()
-    kind = models.CharField(max_length=10)
-    level = models.CharField(max_length=10, blank=True)
 
     class Meta:
         indexes = [
