@@ -90,9 +90,10 @@ def outlines():
     return root.get("viewBox"), shapes
 
 
-def china_map_svg(*, counts, regions, link=None):
+def china_map_svg(*, counts, regions, link=None, chosen=(), approximate=False):
     """The SVG as a string. ``counts``: code → n; ``regions``: the provincial regions (for names);
-    ``link``: code → URL of the province (its page), optional."""
+    ``link``: code → URL of the province (its page), optional; ``chosen``: codes outlined as the current
+    choice; ``approximate``: the counts are estimates (their labels say 约)."""
     view_box, shapes = outlines()
     top = max(counts.values(), default=0)
     provinces = []
@@ -113,6 +114,9 @@ def china_map_svg(*, counts, regions, link=None):
                 "fill": fill,
                 "dark": fill in SHADES[3:],
                 "url": link(region.code) if link else "",
+                "chosen": region.code in chosen,
             }
         )
-    return render_to_string("library/china_map.svg", {"provinces": provinces, "view_box": view_box, "top": top})
+    return render_to_string(
+        "library/china_map.svg", {"provinces": provinces, "view_box": view_box, "top": top, "approximate": approximate}
+    )

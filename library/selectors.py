@@ -10,16 +10,17 @@ or plain containment (SQLite).
 import datetime
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 
 from django.contrib.postgres.search import SearchQuery
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case, Count, ExpressionWrapper, IntegerField, Prefetch, Q, Sum, Value, When
-from django.db.models.functions import Length, Replace, TruncMonth
+from django.db.models.functions import Length, Replace
 
 from issues.models import IssueEntry
-from policies.indexing import catalogue_version
+from policies.indexing import SAMPLE_BUCKETS, catalogue_version
 from policies.models import (
     CatalogueCount,
     CatalogueRegion,
@@ -253,6 +254,8 @@ def _relevance(criteria):
 
 
 def _planner_rows(queryset):
+    if queryset.query.is_empty():  # nothing can match (a keyword with no words): Django runs no query
+        return 0
     plan = json.loads(queryset.explain(format="json"))
     return int(plan[0]["Plan"]["Plan Rows"])
 
@@ -270,11 +273,12 @@ def library_count(criteria):
         # Unfiltered, a keyword, or several values: a count capped at EXACT_COUNT_LIMIT, then the estimate.
         return rows.count(), False
     estimate = _planner_rows(rows.order_by())
-    if criteria.keyword:
-        # Counting matches costs a heap visit (the vector) per row the other filters leave: count exactly only
-        # when those are few, else show the planner's estimate.
-        scanned = _planner_rows(catalogue_rows(replace(criteria, keyword="", tokens=())).order_by())
-        if scanned > KEYWORD_EXACT_SCAN or estimate > EXACT_COUNT_LIMIT:
+    if criteria.keyword and estimate > EXACT_COUNT_LIMIT:
+        # Counting matches costs a heap visit (the vector) per row the other filters leave: when the planner
+        # expects many, count exactly only if those rows are few (counted, not estimated: the planner's
+        # figures for a small or churned table can be far off), else show its estimate.
+        others = rows_slice(replace(criteria, keyword="", tokens=()), limit=KEYWORD_EXACT_SCAN + 1)
+        if len(others) > KEYWORD_EXACT_SCAN:
             return estimate, True
     exact = len(rows_slice(criteria, limit=EXACT_COUNT_LIMIT + 1))
     if exact > EXACT_COUNT_LIMIT:
@@ -346,100 +350,116 @@ def _added(one, other):
     return total
 
 
-def _counted(criteria):
-    """Whether the counts table gives both facets of ``criteria`` as exact sums."""
+FACETS = {
+    # by: (the criteria field the facet leaves out, the tag table and rows it counts, the column it counts by)
+    "provinces": ("regions", CatalogueRegion, {"is_province": True}, "region_id"),
+    "themes": ("themes", CatalogueTheme, {}, "theme_id"),
+}
+
+
+def facet_criteria(criteria, by):
+    """What a facet counts under: the filter without its own choice. The count beside a province is the number
+    of entries that match everything else and are filed under that province, which is what its link (the
+    filter with that province instead of the chosen ones) shows; the same for themes."""
+    return replace(criteria, **{FACETS[by][0]: ()}, sort="newest")
+
+
+def _counted_facet(criteria, *, by):
+    """A facet (``by`` "provinces" or "themes") as exact sums over the counts table, with the odd days at
+    either end of the date filter counted from the index tables; None when the table cannot give it: under a
+    keyword, issuer or issue, or, for provinces, under several themes (an entry with two of them would count
+    twice; likewise several regions for themes). ``criteria`` is already without the facet's own choice."""
     if criteria.keyword or criteria.issuer or criteria.issue_id:
-        return False
-    return len(criteria.regions) + len(criteria.themes) <= 1
-
-
-def _counted_facet(criteria, *, by, days_ids=None):
-    """One facet (``by`` "provinces" or "themes") from the counts table, with the odd days at either end of
-    the date filter counted exactly from the index tables; None when the table cannot give exact sums: under
-    a keyword, issuer or issue, under several regions or several themes (an entry with two of them would
-    count twice), or under a region and a theme together (the table has no region × theme × value rows)."""
-    if not _counted(criteria):
         return None
-    region = criteria.regions[0] if criteria.regions else None
-    theme = criteria.themes[0] if criteria.themes else None
+    _field, tags, extra, column = FACETS[by]
     if by == "provinces":
-        # Per province: the (province, theme) rows, or among the entries of a chosen region the co-occurrence
-        # rows (chosen_region, province).
-        match = {"region__isnull": False, "is_province": True, "chosen_theme": None}
-        match |= {"chosen_region": region, "theme": None} if region else {"chosen_region": None, "theme": theme}
-        column, tags, extra = "region_id", CatalogueRegion, {"is_province": True}
+        if len(criteria.themes) > 1:
+            return None
+        match = {"region__isnull": False, "is_province": True, "theme": criteria.themes[0] if criteria.themes else None}
     else:
-        match = {"theme__isnull": False, "chosen_region": None}
-        match |= {"chosen_theme": theme, "region": None} if theme else {"chosen_theme": None, "region": region}
-        column, tags, extra = "theme_id", CatalogueTheme, {}
+        if len(criteria.regions) > 1:
+            return None
+        match = {"theme__isnull": False, "region": criteria.regions[0] if criteria.regions else None}
     months, days = _month_split(criteria.date_from, criteria.date_to)
     counts = _sum_counts(criteria, months, column, **match) if months else {}
     if days:
-        ids = days_ids if days_ids is not None else _days_ids(criteria, days)
-        rest = _count_by(tags.objects.filter(entry_id__in=ids, **extra), column, False)
-        counts = _added(counts, rest)
+        ids = _days_ids(criteria, days)
+        if connection.vendor == "postgresql":
+            # a list (a month or two of rows) lets the planner probe the tag table by entry, not scan it
+            ids = list(ids.values_list("entry_id", flat=True)[: DAYS_IDS_LIMIT + 1])
+            ids = ids if len(ids) <= DAYS_IDS_LIMIT else _days_ids(criteria, days)
+        counts = _added(counts, _count_by(tags.objects.filter(entry_id__in=ids, **extra), column, False))
     return counts
 
 
 DAYS_IDS_LIMIT = 20000
+FACET_EXACT_ROWS = 20000  # a facet counts every match up to about this many entries...
+FACET_SAMPLE_ROWS = 10000  # ...beyond, it estimates from a sample of about this many
 
 
-def _days_id_list(criteria):
-    """On PostgreSQL, the ids of the odd days' entries read once for both facets (a list lets the planner probe
-    the tag tables by entry instead of scanning them whole); None when there are no odd days or too many."""
-    if connection.vendor != "postgresql":
-        return None
-    _months, days = _month_split(criteria.date_from, criteria.date_to)
-    if not days:
-        return None
-    ids = list(_days_ids(criteria, days).values_list("entry_id", flat=True)[: DAYS_IDS_LIMIT + 1])
-    return ids if len(ids) <= DAYS_IDS_LIMIT else None
-
-
-def _compute_facets(criteria):
-    """Per province and per theme: from the counts table (``CatalogueCount``) when it gives exact sums (see
-    ``_counted_facet``), otherwise by counting the index tables."""
-    days_ids = _days_id_list(criteria) if _counted(criteria) else None
-    provinces = _counted_facet(criteria, by="provinces", days_ids=days_ids)
-    themes = _counted_facet(criteria, by="themes", days_ids=days_ids)
-    simple = not (criteria.keyword or criteria.issuer or criteria.issue_id)
-    # Per province: straight from a tag table when no region is chosen (nothing to intersect), else by the
-    # matching entry ids.
-    if provinces is not None:
-        pass
-    elif simple and not criteria.regions:
-        table = CatalogueRegionTheme.objects.filter(theme_id__in=criteria.themes) if criteria.themes else None
-        table = table if table is not None else CatalogueRegion.objects.all()
-        provinces = _count_by(
-            _filtered(criteria, table.filter(is_province=True)), "region_id", distinct=len(criteria.themes) > 1
+def _sampled_ids(criteria, buckets):
+    """The matching entry ids among the sample buckets below ``buckets`` (``CatalogueRow.sample``): the sample
+    index and the keyword's GIN index are ANDed, so only sampled matches are read."""
+    rows = _filtered(replace(criteria, regions=(), themes=()), CatalogueRow.objects.filter(sample__lt=buckets))
+    if criteria.regions:
+        rows = rows.filter(
+            entry_id__in=CatalogueRegion.objects.filter(region_id__in=criteria.regions).values("entry_id")
         )
-    else:
-        provinces = _count_by(
-            CatalogueRegion.objects.filter(is_province=True, entry_id__in=_entry_ids(criteria)),
-            "region_id",
-            distinct=False,
-        )
-    if themes is not None:
-        pass
-    elif simple and not criteria.themes:
-        if criteria.regions:
-            table = CatalogueRegionTheme.objects.filter(region_id__in=criteria.regions)
-        else:
-            table = CatalogueTheme.objects.all()
-        themes = _count_by(_filtered(criteria, table), "theme_id", distinct=len(criteria.regions) > 1)
-    else:
-        themes = _count_by(CatalogueTheme.objects.filter(entry_id__in=_entry_ids(criteria)), "theme_id", False)
-    return {"provinces": provinces, "themes": themes}
+    if criteria.themes:
+        rows = rows.filter(entry_id__in=CatalogueTheme.objects.filter(theme_id__in=criteria.themes).values("entry_id"))
+    return list(rows.values_list("entry_id", flat=True))
+
+
+def about(n):
+    """An estimate rounded to two significant figures (12,345 → 12,000), so it does not look exact."""
+    if n < 100:
+        return round(n)
+    return int(round(n, 2 - len(str(round(n)))))
+
+
+def _matched_facet(criteria, *, by):
+    """A facet by counting the matching entries' tags: ``(counts, approximate)``. Exact when the planner
+    expects at most ``FACET_EXACT_ROWS`` matches (or on SQLite); else estimated from the sample buckets
+    (``CatalogueRow.sample``), scaled up and rounded, so a broad keyword costs a fixed sample of about
+    ``FACET_SAMPLE_ROWS`` entries, not a heap visit per match (PERFORMANCE-NOTES.md)."""
+    _field, tags, extra, column = FACETS[by]
+    tags = tags.objects.filter(**extra)
+    if connection.vendor == "postgresql":
+        expected = _planner_rows(catalogue_rows(criteria).order_by())
+        buckets = math.ceil(SAMPLE_BUCKETS * FACET_SAMPLE_ROWS / max(expected, 1))
+        if expected > FACET_EXACT_ROWS and buckets < SAMPLE_BUCKETS:
+            ids = _sampled_ids(criteria, buckets)
+            scale = SAMPLE_BUCKETS / buckets
+            if len(ids) * scale > FACET_EXACT_ROWS:  # else the planner expected far too many: count them all
+                counts = _count_by(tags.filter(entry_id__in=ids), column, False)
+                return {key: about(n * scale) for key, n in counts.items()}, True
+    return _count_by(tags.filter(entry_id__in=_entry_ids(criteria)), column, False), False
+
+
+def _compute_facet(criteria, *, by):
+    """One facet under ``criteria`` (the filter without the facet's own choice): ``(counts, approximate)``."""
+    counted = _counted_facet(criteria, by=by)
+    if counted is not None:
+        return counted, False
+    return _matched_facet(criteria, by=by)
 
 
 def library_facets(criteria):
-    """Matching entries per province and per theme (GB/T 2260 code → n, theme id → n), cached per criteria
-    and catalogue version (every reindex bumps it, so a change clears them)."""
-    key = f"library:facets:{catalogue_version()}:{criteria.cache_key()}"
-    facets = cache.get(key)
-    if facets is None:
-        facets = _compute_facets(criteria)
-        cache.set(key, facets, FACET_CACHE_SECONDS)
+    """Matching entries per province and per theme (GB/T 2260 code → n, theme id → n), each facet leaving its
+    own choice out (``facet_criteria``) and cached per its filter and the catalogue version (every reindex
+    bumps it, so a change clears them); ``approximate`` names the facets that are estimates."""
+    version = catalogue_version()
+    facets = {"approximate": set()}
+    for by in FACETS:
+        chosen = facet_criteria(criteria, by)
+        key = f"library:facet:{version}:{by}:{chosen.cache_key()}"
+        found = cache.get(key)
+        if found is None:
+            found = _compute_facet(chosen, by=by)
+            cache.set(key, found, FACET_CACHE_SECONDS)
+        facets[by], approximate = found
+        if approximate:
+            facets["approximate"].add(by)
     return facets
 
 
@@ -462,15 +482,14 @@ def province_summary(*, code):
 
 
 def _province_summary(code):
-    by_theme = _count_by(CatalogueRegionTheme.objects.filter(region_id=code), "theme_id", distinct=False)
-    by_month = (
-        CatalogueRegion.objects.filter(region_id=code)
-        .annotate(month=TruncMonth("published_on"))
-        .order_by("-month")
-        .values("month")
-        .annotate(n=Count("entry_id"))[:24]
-    )
-    return {"by_theme": by_theme, "by_month": [(row["month"], row["n"]) for row in by_month]}
+    """Sums over the counts table: a few hundred rows, whatever the province's size."""
+    rows = CatalogueCount.objects.filter(region_id=code).order_by()
+    by_theme = rows.filter(theme__isnull=False).values("theme_id").annotate(n=Sum("entries"))
+    by_month = rows.filter(theme=None).values("month").annotate(n=Sum("entries")).order_by("-month")[:24]
+    return {
+        "by_theme": {row["theme_id"]: row["n"] for row in by_theme},
+        "by_month": [(row["month"], row["n"]) for row in by_month],
+    }
 
 
 def related_entries(entry, *, limit=5):

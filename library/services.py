@@ -12,9 +12,15 @@ from library.models import SavedFilter
 FILTER_PARAMETERS = ("region", "theme", "level", "kind", "date_from", "date_to", "issuer", "issue", "q", "sort")
 
 
-def filter_query(params):
-    """The filter part of a request's parameters, as a stable query string."""
-    pairs = [(name, value) for name in FILTER_PARAMETERS for value in params.getlist(name) if value]
+def filter_query(params, **replacing):
+    """The filter part of a request's parameters, as a stable query string; ``replacing`` sets parameters to
+    other values (``region=[320000]``: that province instead of the chosen ones)."""
+    pairs = [
+        (name, value)
+        for name in FILTER_PARAMETERS
+        for value in (replacing[name] if name in replacing else params.getlist(name))
+        if value
+    ]
     return urlencode(pairs)
 
 

@@ -95,19 +95,35 @@ def index(request):
 
 
 def _facets_context(request):
-    filterset = LibraryFilter(request.GET or None)
-    criteria = filterset.criteria()
+    """Counts per province and per theme, each leaving its own choice out (``selectors.facet_criteria``), with
+    links that choose that one value instead, so a click shows the number it was next to; and the map."""
+    criteria = LibraryFilter(request.GET or None).criteria()
     facets = selectors.library_facets(criteria)
-    provinces = selectors.provinces()
-    themes = selectors.themes()
     query = filter_query(request.GET)
+
+    def items(values, counts, chosen, parameter, key):
+        return [
+            {
+                "value": value,
+                "count": counts.get(key(value), 0),
+                "chosen": key(value) in chosen,
+                "query": filter_query(request.GET, **{parameter: [getattr(value, "slug", key(value))]}),
+            }
+            for value in values
+            if counts.get(key(value)) or key(value) in chosen
+        ]
+
+    provinces = selectors.provinces()
     return {
         "criteria": criteria,
-        "province_facets": [(r, facets["provinces"][r.code]) for r in provinces if facets["provinces"].get(r.code)],
-        "theme_facets": [(t, facets["themes"][t.pk]) for t in themes if facets["themes"].get(t.pk)],
+        "province_facets": items(provinces, facets["provinces"], criteria.regions, "region", lambda r: r.code),
+        "theme_facets": items(selectors.themes(), facets["themes"], criteria.themes, "theme", lambda t: t.pk),
+        "approximate_facets": facets["approximate"],
         "map": china_map_svg(
             counts=facets["provinces"],
             regions=provinces,
+            chosen=criteria.regions,
+            approximate="provinces" in facets["approximate"],
             link=lambda code: reverse("library:province", args=[code]) + (f"?{query}" if query else ""),
         ),
         "query": query,

@@ -267,9 +267,15 @@ class CatalogueRow(CatalogueFacts):
     # jieba tokens (search mode + in-word bigrams) in a ``simple`` tsvector; a GIN index on PostgreSQL
     # (migration 0003). Left empty on SQLite, where keyword search falls back to plain containment.
     vector = SearchVectorField(null=True)
+    # One of 64 buckets, a hash of the entry id: bucket < k is a fixed 1 in 64/k sample of the catalogue,
+    # for facet counts estimated where counting every match would cost too much (library.selectors).
+    sample = models.SmallIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["-published_on", "-entry"], name="catrow_newest")]
+        indexes = [
+            models.Index(fields=["-published_on", "-entry"], name="catrow_newest"),
+            models.Index(fields=["sample"], name="catrow_sample"),
+        ]
 
     def __str__(self):
         return f"{self.entry_id} {self.published_on}"
@@ -325,23 +331,19 @@ class CatalogueRegionTheme(CatalogueFacts):
 
 
 class CatalogueCount(models.Model):
-    """Ready entries per month × region × theme × kind × level, for facet counts without a keyword.
+    """Ready entries per month × region × theme × kind × level: the facet counts without a keyword.
 
     ``region`` NULL means any region (every ready entry, tagged or not), ``theme`` NULL any theme; so each
     entry is counted once in the (NULL, NULL) row of its bucket, once per region (ancestors included) in the
     (region, NULL) rows, once per theme in the (NULL, theme) rows and once per pair in the (region, theme)
-    rows. Co-occurrence rows have ``chosen_theme`` (entries with that theme, per ``theme``; region NULL) or
-    ``chosen_region`` (entries in that region, per province in ``region``; theme NULL) set: the theme facet
-    under one chosen theme and the province facet under one chosen region. A facet over one chosen value (or
-    none) is then an exact sum. Rebuilt per month by ``policies.indexing`` from the index tables
-    (``catalogue_counts_refresh``).
+    rows. The province facet under one theme (or none) and the theme facet under one region (or none) are then
+    exact sums. Kept in step by ``policies.indexing`` (a delta per reindexed batch; a full rebuild after a
+    bulk load).
     """
 
     month = models.DateField()  # the first of the month
     region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+", db_index=False, null=True)
     theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="+", db_index=False, null=True)
-    chosen_region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+", db_index=False, null=True)
-    chosen_theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="+", db_index=False, null=True)
     is_province = models.BooleanField(default=False)
     kind = models.CharField(max_length=10)
     level = models.CharField(max_length=10, blank=True)
@@ -349,14 +351,14 @@ class CatalogueCount(models.Model):
 
     class Meta:
         indexes = [
-            # per province: (chosen theme, chosen region, theme) fixed; per theme: (…, region) fixed
-            models.Index(fields=["chosen_theme", "chosen_region", "theme", "region", "month"], name="catcount_theme"),
-            models.Index(fields=["chosen_theme", "chosen_region", "region", "theme", "month"], name="catcount_region"),
+            # per province under a theme (or NULL), per theme under a region (or NULL)
+            models.Index(fields=["theme", "region", "month"], name="catcount_theme"),
+            models.Index(fields=["region", "theme", "month"], name="catcount_region"),
             models.Index(fields=["month"], name="catcount_month"),
         ]
 
     def __str__(self):
-        return f"{self.month:%Y-%m} {self.region_id} × {self.theme_id}: {self.entries}"
+        return f"{self.month:%Y-%m} {self.region_id} × {self.theme_id} {self.kind} {self.level}: {self.entries}"
 
 
 class CatalogueVersion(models.Model):

@@ -15,7 +15,9 @@ PO = Path(__file__).resolve().parent.parent / "locale" / "zh_Hans" / "LC_MESSAGE
 def test_every_interface_string_has_a_chinese_translation():
     text = PO.read_text(encoding="utf-8")
     entries = re.split(r"\n\n", text)[1:]  # the first block is the header
-    untranslated = [e for e in entries if re.search(r'^msgstr(\[0\])? ""\n?$', e, re.MULTILINE) and "msgid" in e]
+    # an empty msgstr is one with no continuation line ("…") after it
+    empty = re.compile(r'^msgstr(\[0\])? ""$(?!\n")', re.MULTILINE)
+    untranslated = [e for e in entries if empty.search(e) and "msgid" in e]
     assert untranslated == []
 
 
