@@ -20,12 +20,13 @@ from django.db.models import Case, Count, ExpressionWrapper, IntegerField, Prefe
 from django.db.models.functions import Length, Replace
 
 from issues.models import IssueEntry
-from policies.indexing import SAMPLE_BUCKETS, catalogue_version
+from policies.indexing import SAMPLE_BUCKETS, SAMPLE_TABLE_BUCKETS, catalogue_version
 from policies.models import (
     CatalogueCount,
     CatalogueRegion,
     CatalogueRegionTheme,
     CatalogueRow,
+    CatalogueSample,
     CatalogueTheme,
     Entry,
     Region,
@@ -120,7 +121,7 @@ def _filtered(criteria, rows):
     if criteria.issue_id:
         rows = rows.filter(entry_id__in=IssueEntry.objects.filter(issue_id=criteria.issue_id).values("entry_id"))
     if criteria.keyword:
-        rows = _keyword_filter(rows, criteria, on_row_table=rows.model is CatalogueRow)
+        rows = _keyword_filter(rows, criteria, on_row_table=rows.model in (CatalogueRow, CatalogueSample))
     return rows
 
 
@@ -393,21 +394,30 @@ def _counted_facet(criteria, *, by):
 
 
 DAYS_IDS_LIMIT = 20000
-FACET_EXACT_ROWS = 20000  # a facet counts every match up to about this many entries...
-FACET_SAMPLE_ROWS = 10000  # ...beyond, it estimates from a sample of about this many
+FACET_EXACT_ROWS = 5000  # a facet counts every match up to about this many entries...
+FACET_SAMPLE_ROWS = 12000  # ...beyond, it estimates from about this many sampled matches (fewer if fewer)
 
 
-def _sampled_ids(criteria, buckets):
-    """The matching entry ids among the sample buckets below ``buckets`` (``CatalogueRow.sample``): the sample
-    index and the keyword's GIN index are ANDed, so only sampled matches are read."""
-    rows = _filtered(replace(criteria, regions=(), themes=()), CatalogueRow.objects.filter(sample__lt=buckets))
+def _sample_counts(criteria, *, by, buckets):
+    """``(matches, counts)``: the sampled entries of buckets below ``buckets`` that match (``CatalogueSample``,
+    one compact row per entry with its tags as arrays), and the facet counted over them: one scan of a small
+    table, whatever the filter."""
+    rows = CatalogueSample.objects.filter(sample__lt=buckets)
+    rows = _filtered(replace(criteria, regions=(), themes=()), rows)
     if criteria.regions:
-        rows = rows.filter(
-            entry_id__in=CatalogueRegion.objects.filter(region_id__in=criteria.regions).values("entry_id")
-        )
+        rows = rows.filter(regions__overlap=list(criteria.regions))
     if criteria.themes:
-        rows = rows.filter(entry_id__in=CatalogueTheme.objects.filter(theme_id__in=criteria.themes).values("entry_id"))
-    return list(rows.values_list("entry_id", flat=True))
+        rows = rows.filter(themes__overlap=list(criteria.themes))
+    column = "provinces" if by == "provinces" else "themes"
+    sql, params = rows.order_by().values(column).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH sampled AS ({sql}) SELECT NULL, COUNT(*) FROM sampled UNION ALL "
+            f"SELECT value, COUNT(*) FROM sampled, unnest(sampled.{column}) value GROUP BY 1",
+            params,
+        )
+        counts = dict(cursor.fetchall())
+    return counts.pop(None), counts
 
 
 def about(n):
@@ -419,21 +429,20 @@ def about(n):
 
 def _matched_facet(criteria, *, by):
     """A facet by counting the matching entries' tags: ``(counts, approximate)``. Exact when the planner
-    expects at most ``FACET_EXACT_ROWS`` matches (or on SQLite); else estimated from the sample buckets
-    (``CatalogueRow.sample``), scaled up and rounded, so a broad keyword costs a fixed sample of about
-    ``FACET_SAMPLE_ROWS`` entries, not a heap visit per match (PERFORMANCE-NOTES.md)."""
+    expects at most ``FACET_EXACT_ROWS`` matches (and always on SQLite); beyond, estimated from the sample
+    table (``CatalogueSample``): the matches among the first sample buckets, scaled up and rounded, so a broad
+    keyword costs one scan of a few thousand compact rows, not a heap visit per match (PERFORMANCE-NOTES.md).
+    Should the sample hold far fewer matches than the planner expected, they are counted exactly after all."""
     _field, tags, extra, column = FACETS[by]
-    tags = tags.objects.filter(**extra)
     if connection.vendor == "postgresql":
         expected = _planner_rows(catalogue_rows(criteria).order_by())
-        buckets = math.ceil(SAMPLE_BUCKETS * FACET_SAMPLE_ROWS / max(expected, 1))
-        if expected > FACET_EXACT_ROWS and buckets < SAMPLE_BUCKETS:
-            ids = _sampled_ids(criteria, buckets)
+        if expected > FACET_EXACT_ROWS:
+            buckets = max(1, min(SAMPLE_TABLE_BUCKETS, math.ceil(SAMPLE_BUCKETS * FACET_SAMPLE_ROWS / expected)))
             scale = SAMPLE_BUCKETS / buckets
-            if len(ids) * scale > FACET_EXACT_ROWS:  # else the planner expected far too many: count them all
-                counts = _count_by(tags.filter(entry_id__in=ids), column, False)
+            matches, counts = _sample_counts(criteria, by=by, buckets=buckets)
+            if matches * scale > FACET_EXACT_ROWS:
                 return {key: about(n * scale) for key, n in counts.items()}, True
-    return _count_by(tags.filter(entry_id__in=_entry_ids(criteria)), column, False), False
+    return _count_by(tags.objects.filter(entry_id__in=_entry_ids(criteria), **extra), column, False), False
 
 
 def _compute_facet(criteria, *, by):

@@ -26,6 +26,7 @@ from policies.models import (
     CatalogueRegion,
     CatalogueRegionTheme,
     CatalogueRow,
+    CatalogueSample,
     CatalogueTheme,
     CatalogueVersion,
     Entry,
@@ -127,6 +128,7 @@ def _is_province(code):
 
 
 SAMPLE_BUCKETS = 64
+SAMPLE_TABLE_BUCKETS = 8  # CatalogueSample holds the entries of buckets 0–7: 1 in 8
 
 
 def sample_bucket(entry_id):
@@ -276,7 +278,7 @@ def _reindex_batch(ids, ancestors, tokens, fresh, counts):
     if not fresh:
         if counts:
             before = _contributions(ids)
-        for model in (CatalogueRow, CatalogueRegion, CatalogueTheme, CatalogueRegionTheme):
+        for model in (CatalogueRow, CatalogueRegion, CatalogueTheme, CatalogueRegionTheme, CatalogueSample):
             model.objects.filter(entry_id__in=ids).delete()
     entries = {
         pk: values
@@ -307,19 +309,23 @@ def _index_rows(entries, ancestors, tokens):
         entry_tokens = tokens.get(pk) if tokens else None
         if entry_tokens is None:
             entry_tokens = index_tokens(entry_search_text(title, issuer, summary))
-        rows.append((pk, published_on, kind, level, sample_bucket(pk), tsvector_text(entry_tokens)))
-        for code in sorted(regions.get(pk, ())):
+        entry_regions = sorted(regions.get(pk, ()))
+        entry_themes = sorted(themes.get(pk, ()))
+        provinces = [code for code in entry_regions if _is_province(code)]
+        arrays = (_array_text(entry_regions), _array_text(provinces), _array_text(entry_themes))
+        rows.append((pk, published_on, kind, level, sample_bucket(pk), tsvector_text(entry_tokens), *arrays))
+        for code in entry_regions:
             region_rows.append((pk, code, _is_province(code), published_on, kind, level))
-            for theme_id in sorted(themes.get(pk, ())):
+            for theme_id in entry_themes:
                 pair_rows.append((pk, code, theme_id, _is_province(code), published_on, kind, level))
-        for theme_id in sorted(themes.get(pk, ())):
+        for theme_id in entry_themes:
             theme_rows.append((pk, theme_id, published_on, kind, level))
 
     if connection.vendor == "postgresql":
         _copy_postgresql(rows, region_rows, theme_rows, pair_rows)
     else:
         CatalogueRow.objects.bulk_create(
-            CatalogueRow(entry_id=pk, published_on=d, kind=k, level=lv, sample=b) for pk, d, k, lv, b, _t in rows
+            CatalogueRow(entry_id=pk, published_on=d, kind=k, level=lv, sample=b) for pk, d, k, lv, b, *_rest in rows
         )
         CatalogueRegion.objects.bulk_create(
             CatalogueRegion(entry_id=e, region_id=r, is_province=p, published_on=d, kind=k, level=lv)
@@ -340,17 +346,25 @@ def _copy_postgresql(rows, region_rows, theme_rows, pair_rows):
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg 3
         cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS catalogue_tokens "
-            "(entry_id bigint, published_on date, kind varchar(10), level varchar(10), sample smallint, tokens text) "
-            "ON COMMIT DELETE ROWS"
+            "CREATE TEMP TABLE IF NOT EXISTS catalogue_tokens (entry_id bigint, published_on date, "
+            "kind varchar(10), level varchar(10), sample smallint, tokens text, regions text, provinces text, "
+            "themes text) ON COMMIT DELETE ROWS"
         )
-        with raw.copy("COPY catalogue_tokens (entry_id, published_on, kind, level, sample, tokens) FROM STDIN") as copy:
+        columns = "entry_id, published_on, kind, level, sample, tokens, regions, provinces, themes"
+        with raw.copy(f"COPY catalogue_tokens ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         cursor.execute(
             "INSERT INTO policies_cataloguerow (entry_id, published_on, kind, level, sample, vector) "
             "SELECT entry_id, published_on, kind, level, sample, strip(to_tsvector('simple', tokens)) "
             "FROM catalogue_tokens"
+        )
+        cursor.execute(
+            "INSERT INTO policies_cataloguesample "
+            "(entry_id, published_on, kind, level, sample, vector, regions, provinces, themes) "
+            "SELECT entry_id, published_on, kind, level, sample, strip(to_tsvector('simple', tokens)), "
+            "regions::int[], provinces::int[], themes::int[] FROM catalogue_tokens WHERE sample < %s",
+            [SAMPLE_TABLE_BUCKETS],
         )
         cursor.execute("DELETE FROM catalogue_tokens")
         for table, columns, data in (
@@ -368,9 +382,14 @@ def _copy_postgresql(rows, region_rows, theme_rows, pair_rows):
                         copy.write_row(row)
 
 
+def _array_text(values):
+    """A PostgreSQL array literal for COPY: [1, 2] → {1,2}."""
+    return "{" + ",".join(str(value) for value in values) + "}"
+
+
 def catalogue_reindex_all(*, batch_size=20000, progress=None):
     """Rebuild the index tables for every entry (the ``reindex_catalogue`` command)."""
-    models = (CatalogueRegionTheme, CatalogueTheme, CatalogueRegion, CatalogueRow)
+    models = (CatalogueSample, CatalogueRegionTheme, CatalogueTheme, CatalogueRegion, CatalogueRow)
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {', '.join(model._meta.db_table for model in models)}")

@@ -6,6 +6,7 @@ own for the admin and the spreadsheet import.
 """
 
 from django.apps import apps
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.urls import reverse
@@ -328,6 +329,23 @@ class CatalogueRegionTheme(CatalogueFacts):
 
     def __str__(self):
         return f"{self.entry_id} × {self.region_id} × {self.theme_id}"
+
+
+class CatalogueSample(CatalogueFacts):
+    """The entries of the first ``SAMPLE_TABLE_BUCKETS`` sample buckets (1 in 8), each in one compact row with
+    its tags as arrays and its search tokens: a facet that would count too many matches is estimated from one
+    scan of this table (``library.selectors``). PostgreSQL only; on SQLite it stays empty (facets are exact)."""
+
+    entry = models.OneToOneField(Entry, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    sample = models.SmallIntegerField()
+    vector = SearchVectorField(null=True)
+    regions = ArrayField(models.IntegerField(), default=list)  # tags with their ancestors, as CatalogueRegion
+    provinces = ArrayField(models.IntegerField(), default=list)
+    themes = ArrayField(models.IntegerField(), default=list)
+    # GIN index on the vector on PostgreSQL: migration 0006
+
+    def __str__(self):
+        return f"{self.entry_id} (sample {self.sample})"
 
 
 class CatalogueCount(models.Model):
