@@ -268,15 +268,12 @@ class CatalogueRow(CatalogueFacts):
     # jieba tokens (search mode + in-word bigrams) in a ``simple`` tsvector; a GIN index on PostgreSQL
     # (migration 0003). Left empty on SQLite, where keyword search falls back to plain containment.
     vector = SearchVectorField(null=True)
-    # One of 64 buckets, a hash of the entry id: bucket < k is a fixed 1 in 64/k sample of the catalogue,
-    # for facet counts estimated where counting every match would cost too much (library.selectors).
+    # One of 64 buckets, a hash of the entry id (policies.indexing.sample_bucket): the entries of the first
+    # buckets also go into CatalogueSample, which facet estimates read (library.selectors).
     sample = models.SmallIntegerField(default=0)
 
     class Meta:
-        indexes = [
-            models.Index(fields=["-published_on", "-entry"], name="catrow_newest"),
-            models.Index(fields=["sample"], name="catrow_sample"),
-        ]
+        indexes = [models.Index(fields=["-published_on", "-entry"], name="catrow_newest")]
 
     def __str__(self):
         return f"{self.entry_id} {self.published_on}"

@@ -48,8 +48,4 @@ class Migration(migrations.Migration):
             model_name='cataloguecount',
             index=models.Index(fields=['region', 'theme', 'month'], name='catcount_region'),
         ),
-        migrations.AddIndex(
-            model_name='cataloguerow',
-            index=models.Index(fields=['sample'], name='catrow_sample'),
-        ),
     ]
