@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field, replace
+from typing import NamedTuple
 
 from django.contrib.postgres.search import SearchQuery
 from django.core.cache import cache
@@ -351,10 +352,16 @@ def _added(one, other):
     return total
 
 
+class Facet(NamedTuple):
+    chosen: str  # the criteria field the facet leaves out
+    tags: type  # the tag table it counts
+    only: dict  # and which of its rows
+    column: str  # by which column
+
+
 FACETS = {
-    # by: (the criteria field the facet leaves out, the tag table and rows it counts, the column it counts by)
-    "provinces": ("regions", CatalogueRegion, {"is_province": True}, "region_id"),
-    "themes": ("themes", CatalogueTheme, {}, "theme_id"),
+    "provinces": Facet("regions", CatalogueRegion, {"is_province": True}, "region_id"),
+    "themes": Facet("themes", CatalogueTheme, {}, "theme_id"),
 }
 
 
@@ -362,7 +369,7 @@ def facet_criteria(criteria, by):
     """What a facet counts under: the filter without its own choice. The count beside a province is the number
     of entries that match everything else and are filed under that province, which is what its link (the
     filter with that province instead of the chosen ones) shows; the same for themes."""
-    return replace(criteria, **{FACETS[by][0]: ()}, sort="newest")
+    return replace(criteria, **{FACETS[by].chosen: ()}, sort="newest")
 
 
 def _counted_facet(criteria, *, by):
@@ -372,7 +379,7 @@ def _counted_facet(criteria, *, by):
     twice; likewise several regions for themes). ``criteria`` is already without the facet's own choice."""
     if criteria.keyword or criteria.issuer or criteria.issue_id:
         return None
-    _field, tags, extra, column = FACETS[by]
+    column = FACETS[by].column
     if by == "provinces":
         if len(criteria.themes) > 1:
             return None
@@ -384,40 +391,62 @@ def _counted_facet(criteria, *, by):
     months, days = _month_split(criteria.date_from, criteria.date_to)
     counts = _sum_counts(criteria, months, column, **match) if months else {}
     if days:
-        ids = _days_ids(criteria, days)
-        if connection.vendor == "postgresql":
-            # a list (a month or two of rows) lets the planner probe the tag table by entry, not scan it
-            ids = list(ids.values_list("entry_id", flat=True)[: DAYS_IDS_LIMIT + 1])
-            ids = ids if len(ids) <= DAYS_IDS_LIMIT else _days_ids(criteria, days)
-        counts = _added(counts, _count_by(tags.objects.filter(entry_id__in=ids, **extra), column, False))
+        counts = _added(counts, _count_tags(by, _days_ids(criteria, days)))
     return counts
 
 
-DAYS_IDS_LIMIT = 20000
+def _count_tags(by, ids):
+    """The facet's values among the tags of the entries ``ids`` (a query of entry ids). On PostgreSQL the ids
+    are materialised first, so the planner probes the tag table by entry instead of scanning it whole."""
+    facet = FACETS[by]
+    if ids.query.is_empty():  # nothing can match (a keyword with no words)
+        return {}
+    if connection.vendor != "postgresql":
+        return _count_by(facet.tags.objects.filter(entry_id__in=ids, **facet.only), facet.column, False)
+    sql, params = ids.query.sql_with_params()
+    province = " AND t.is_province" if facet.only else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH ids AS MATERIALIZED ({sql}) SELECT t.{facet.column}, COUNT(*) FROM ids "
+            f"JOIN {facet.tags._meta.db_table} t ON t.entry_id = ids.entry_id{province} GROUP BY 1",
+            params,
+        )
+        return dict(cursor.fetchall())
+
+
 FACET_EXACT_ROWS = 5000  # a facet counts every match up to about this many entries...
-FACET_SAMPLE_ROWS = 12000  # ...beyond, it estimates from about this many sampled matches (fewer if fewer)
+FACET_SAMPLE_ROWS = 8000  # ...beyond, it estimates from about this many sampled matches (fewer if fewer)
 
 
-def _sample_counts(criteria, *, by, buckets):
-    """``(matches, counts)``: the sampled entries of buckets below ``buckets`` that match (``CatalogueSample``,
-    one compact row per entry with its tags as arrays), and the facet counted over them: one scan of a small
-    table, whatever the filter."""
+def _sample_counts(criteria, *, facets, buckets):
+    """``(matches, {by: counts})``: how many sampled entries of the buckets below ``buckets`` match
+    (``CatalogueSample``: one compact row per entry, its tags as arrays), and the ``facets`` counted over them,
+    all in one scan of that small table."""
     rows = CatalogueSample.objects.filter(sample__lt=buckets)
     rows = _filtered(replace(criteria, regions=(), themes=()), rows)
     if criteria.regions:
         rows = rows.filter(regions__overlap=list(criteria.regions))
     if criteria.themes:
         rows = rows.filter(themes__overlap=list(criteria.themes))
-    column = "provinces" if by == "provinces" else "themes"
-    sql, params = rows.order_by().values(column).query.sql_with_params()
+    sql, params = rows.order_by().values("provinces", "themes").query.sql_with_params()
+    counting = [
+        f"SELECT %s, value, COUNT(*) FROM sampled, unnest(sampled.{by}) value GROUP BY 1, 2"
+        for by in facets  # "provinces" and "themes" are the arrays' names too
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH sampled AS ({sql}) SELECT NULL, COUNT(*) FROM sampled UNION ALL "
-            f"SELECT value, COUNT(*) FROM sampled, unnest(sampled.{column}) value GROUP BY 1",
-            params,
+            f"WITH sampled AS MATERIALIZED ({sql}) SELECT NULL, NULL, COUNT(*) FROM sampled UNION ALL "
+            + " UNION ALL ".join(counting),
+            [*params, *facets],
         )
-        counts = dict(cursor.fetchall())
-    return counts.pop(None), counts
+        rows = cursor.fetchall()
+    matches, counts = 0, {by: {} for by in facets}
+    for by, value, n in rows:
+        if by is None:
+            matches = n
+        else:
+            counts[by][value] = n
+    return matches, counts
 
 
 def about(n):
@@ -427,48 +456,53 @@ def about(n):
     return int(round(n, 2 - len(str(round(n)))))
 
 
-def _matched_facet(criteria, *, by):
-    """A facet by counting the matching entries' tags: ``(counts, approximate)``. Exact when the planner
+def _matched_facets(criteria, facets):
+    """Facets by counting the matching entries' tags: {by: (counts, approximate)}. Exact when the planner
     expects at most ``FACET_EXACT_ROWS`` matches (and always on SQLite); beyond, estimated from the sample
     table (``CatalogueSample``): the matches among the first sample buckets, scaled up and rounded, so a broad
     keyword costs one scan of a few thousand compact rows, not a heap visit per match (PERFORMANCE-NOTES.md).
     Should the sample hold far fewer matches than the planner expected, they are counted exactly after all."""
-    _field, tags, extra, column = FACETS[by]
     if connection.vendor == "postgresql":
         expected = _planner_rows(catalogue_rows(criteria).order_by())
         if expected > FACET_EXACT_ROWS:
             buckets = max(1, min(SAMPLE_TABLE_BUCKETS, math.ceil(SAMPLE_BUCKETS * FACET_SAMPLE_ROWS / expected)))
             scale = SAMPLE_BUCKETS / buckets
-            matches, counts = _sample_counts(criteria, by=by, buckets=buckets)
+            matches, counts = _sample_counts(criteria, facets=facets, buckets=buckets)
             if matches * scale > FACET_EXACT_ROWS:
-                return {key: about(n * scale) for key, n in counts.items()}, True
-    return _count_by(tags.objects.filter(entry_id__in=_entry_ids(criteria), **extra), column, False), False
+                return {by: ({key: about(n * scale) for key, n in counts[by].items()}, True) for by in facets}
+    return {by: (_count_tags(by, _entry_ids(criteria)), False) for by in facets}
 
 
-def _compute_facet(criteria, *, by):
-    """One facet under ``criteria`` (the filter without the facet's own choice): ``(counts, approximate)``."""
-    counted = _counted_facet(criteria, by=by)
-    if counted is not None:
-        return counted, False
-    return _matched_facet(criteria, by=by)
+def _compute_facets(criteria, facets):
+    """The ``facets`` under ``criteria`` (the filter without their own choices, the same for all of them):
+    {by: (counts, approximate)}: from the counts table where it can, else by counting matches (together)."""
+    done = {}
+    for by in facets:
+        counted = _counted_facet(criteria, by=by)
+        if counted is not None:
+            done[by] = (counted, False)
+    rest = [by for by in facets if by not in done]
+    return done | (_matched_facets(criteria, rest) if rest else {})
 
 
 def library_facets(criteria):
     """Matching entries per province and per theme (GB/T 2260 code → n, theme id → n), each facet leaving its
     own choice out (``facet_criteria``) and cached per its filter and the catalogue version (every reindex
-    bumps it, so a change clears them); ``approximate`` names the facets that are estimates."""
+    bumps it, so a change clears them); ``approximate`` names the facets that are estimates. Facets under the
+    same filter (no region or theme chosen) are computed together: one scan of the sample serves both."""
     version = catalogue_version()
-    facets = {"approximate": set()}
+    keys = {by: f"library:facet:{version}:{by}:{facet_criteria(criteria, by).cache_key()}" for by in FACETS}
+    found = {by: cache.get(key) for by, key in keys.items()}
+    missing = {}
     for by in FACETS:
-        chosen = facet_criteria(criteria, by)
-        key = f"library:facet:{version}:{by}:{chosen.cache_key()}"
-        found = cache.get(key)
-        if found is None:
-            found = _compute_facet(chosen, by=by)
-            cache.set(key, found, FACET_CACHE_SECONDS)
-        facets[by], approximate = found
-        if approximate:
-            facets["approximate"].add(by)
+        if found[by] is None:
+            missing.setdefault(facet_criteria(criteria, by), []).append(by)
+    for chosen, facets in missing.items():
+        for by, computed in _compute_facets(chosen, facets).items():
+            found[by] = computed
+            cache.set(keys[by], computed, FACET_CACHE_SECONDS)
+    facets = {by: counts for by, (counts, _approximate) in found.items()}
+    facets["approximate"] = {by for by, (_counts, approximate) in found.items() if approximate}
     return facets
 
 

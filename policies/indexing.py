@@ -363,7 +363,7 @@ def _copy_postgresql(rows, region_rows, theme_rows, pair_rows):
             "INSERT INTO policies_cataloguesample "
             "(entry_id, published_on, kind, level, sample, vector, regions, provinces, themes) "
             "SELECT entry_id, published_on, kind, level, sample, strip(to_tsvector('simple', tokens)), "
-            "regions::int[], provinces::int[], themes::int[] FROM catalogue_tokens WHERE sample < %s",
+            "regions::int[], provinces::int[], themes::int[] FROM catalogue_tokens WHERE sample < %s ORDER BY sample",
             [SAMPLE_TABLE_BUCKETS],
         )
         # TRUNCATE, not DELETE: inside one long transaction (a bulk load) deleted rows would stay, to be scanned

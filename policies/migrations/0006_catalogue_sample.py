@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('themes', django.contrib.postgres.fields.ArrayField(base_field=models.IntegerField(), default=list, size=None)),
             ],
             options={
-                'abstract': False,
+                'indexes': [models.Index(fields=['sample'], name='catsample_sample')],
             },
         ),
     ]
@@ -39,7 +39,7 @@ SELECT r.entry_id, r.published_on, r.kind, r.level, r.sample, r.vector,
     ARRAY(SELECT g.region_id FROM policies_catalogueregion g WHERE g.entry_id = r.entry_id AND g.is_province
           ORDER BY 1)::int[],
     ARRAY(SELECT t.theme_id FROM policies_cataloguetheme t WHERE t.entry_id = r.entry_id ORDER BY 1)::int[]
-FROM policies_cataloguerow r WHERE r.sample < 8
+FROM policies_cataloguerow r WHERE r.sample < 8 ORDER BY r.sample
 """
 
 
