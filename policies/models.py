@@ -329,7 +329,7 @@ class CatalogueRegionTheme(CatalogueFacts):
 
 
 class CatalogueSample(CatalogueFacts):
-    """The entries of the first ``SAMPLE_TABLE_BUCKETS`` sample buckets (1 in 8), each in one compact row with
+    """The entries of the first ``SAMPLE_TABLE_BUCKETS`` sample buckets (6 of 64), each in one compact row with
     its tags as arrays and its search tokens: a facet that would count too many matches is estimated from one
     scan of this table (``library.selectors``). PostgreSQL only; on SQLite it stays empty (facets are exact)."""
 

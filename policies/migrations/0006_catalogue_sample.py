@@ -39,13 +39,13 @@ SELECT r.entry_id, r.published_on, r.kind, r.level, r.sample, r.vector,
     ARRAY(SELECT g.region_id FROM policies_catalogueregion g WHERE g.entry_id = r.entry_id AND g.is_province
           ORDER BY 1)::int[],
     ARRAY(SELECT t.theme_id FROM policies_cataloguetheme t WHERE t.entry_id = r.entry_id ORDER BY 1)::int[]
-FROM policies_cataloguerow r WHERE r.sample < 8 ORDER BY r.sample
+FROM policies_cataloguerow r WHERE r.sample < 6 ORDER BY r.sample
 """
 
 
 def _fill(apps, schema_editor):
     """On PostgreSQL: the GIN index, and the sample of an existing catalogue (policies.indexing keeps it since;
-    8 is SAMPLE_TABLE_BUCKETS). SQLite keeps the table empty: its facets are always exact."""
+    6 is SAMPLE_TABLE_BUCKETS). SQLite keeps the table empty: its facets are always exact."""
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("CREATE INDEX IF NOT EXISTS catsample_vector ON policies_cataloguesample USING gin (vector)")
         schema_editor.execute(FILL)
