@@ -263,8 +263,8 @@ def _planner_rows(queryset):
 
 
 def library_count(criteria):
-    """``(count, approximate)``: exact when small, else the planner's estimate (shown as 约 N 条): an exact
-    count under a broad keyword costs a heap visit per match (PERFORMANCE-NOTES.md)."""
+    """``(count, approximate)``: exact when small, else the planner's estimate rounded to two figures (shown
+    as 约 N 条): an exact count under a broad keyword costs a heap visit per match (PERFORMANCE-NOTES.md)."""
     rows = catalogue_rows(criteria)
     if connection.vendor != "postgresql" or rows.query.is_empty():
         return rows.count(), False
@@ -281,10 +281,10 @@ def library_count(criteria):
         # figures for a small or churned table can be far off), else show its estimate.
         others = rows_slice(replace(criteria, keyword="", tokens=()), limit=KEYWORD_EXACT_SCAN + 1)
         if len(others) > KEYWORD_EXACT_SCAN:
-            return estimate, True
+            return about(estimate), True
     exact = len(rows_slice(criteria, limit=EXACT_COUNT_LIMIT + 1))
     if exact > EXACT_COUNT_LIMIT:
-        return max(estimate, exact), True
+        return about(max(estimate, exact)), True
     return exact, False
 
 
