@@ -354,3 +354,18 @@ def test_reindexing_an_edited_entry_makes_the_same_queries_whatever_the_catalogu
     assert set(CatalogueCount.objects.filter(month__gte=alone.replace(day=1)).values_list("month", flat=True)) == {
         datetime.date(2030, 1, 1)
     }
+
+
+@pytest.mark.embedded
+def test_estimates_are_rounded_to_two_figures_so_they_do_not_look_exact():
+    from library.selectors import about
+
+    assert [about(n) for n in (5, 42.4, 99.6, 987, 12345, 163341, 1_049_999)] == [
+        5,
+        42,
+        100,
+        990,
+        12000,
+        160000,
+        1_000_000,
+    ]
