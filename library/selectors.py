@@ -302,6 +302,8 @@ def _month_split(date_from, date_to):
     day ranges left over at either end: ``(None, [(date_from, date_to)])`` when no whole month lies between.
     The two parts are disjoint, and an entry has one date, so counts over them add up exactly."""
     day = datetime.timedelta(days=1)
+    if date_to == datetime.date.max:  # nothing is later: an open end (its next day would overflow)
+        date_to = None
     try:
         first = date_from if date_from is None or date_from.day == 1 else _next_month(date_from)
         end = None
@@ -414,8 +416,8 @@ def _count_tags(by, ids):
         return dict(cursor.fetchall())
 
 
-FACET_EXACT_ROWS = 5000  # a facet counts every match up to about this many entries...
-FACET_SAMPLE_ROWS = 8000  # ...beyond, it estimates from about this many sampled matches (fewer if fewer)
+FACET_SAMPLE_ROWS = 8000  # the sample buckets read are chosen for about this many sampled matches
+FACET_MIN_SAMPLE = 200  # fewer sampled matches than this (a set of under ~2,000): count them all instead
 
 
 def _sample_counts(criteria, *, facets, buckets):
@@ -449,27 +451,36 @@ def _sample_counts(criteria, *, facets, buckets):
     return matches, counts
 
 
-def about(n):
-    """An estimate rounded to two significant figures (12,345 → 12,000), so it does not look exact."""
-    if n < 100:
+def about(n, *, sampled=None):
+    """An estimate rounded to two significant figures (12,345 → 12,000), so it does not look exact; to one when
+    it rests on fewer than 100 sampled entries (its error is then some 10–30 %)."""
+    figures = 1 if sampled is not None and sampled < 100 else 2
+    if n < 10**figures:
         return round(n)
-    return int(round(n, 2 - len(str(round(n)))))
+    return int(round(n, figures - len(str(round(n)))))
 
 
 def _matched_facets(criteria, facets):
-    """Facets by counting the matching entries' tags: {by: (counts, approximate)}. Exact when the planner
-    expects at most ``FACET_EXACT_ROWS`` matches (and always on SQLite); beyond, estimated from the sample
-    table (``CatalogueSample``): the matches among the first sample buckets, scaled up and rounded, so a broad
-    keyword costs one scan of a few thousand compact rows, not a heap visit per match (PERFORMANCE-NOTES.md).
-    Should the sample hold far fewer matches than the planner expected, they are counted exactly after all."""
+    """Facets by counting the matching entries' tags: {by: (counts, approximate)}. On PostgreSQL the sample
+    table (``CatalogueSample``) is read first: the matches among its first buckets (as many as the planner's
+    estimate calls for), counted per value, scaled up and rounded to the precision their number allows. That
+    costs one scan of a small table, whatever the filter, not a heap visit per match (PERFORMANCE-NOTES.md).
+    When the sample holds fewer than ``FACET_MIN_SAMPLE`` matches, the set is small: it is counted exactly.
+    The sample's own count decides, not the planner's, which can be far off (an issuing body, correlated
+    keywords). On SQLite every facet is exact."""
+    rows = catalogue_rows(criteria)
+    if rows.query.is_empty():  # nothing can match (a keyword with no words)
+        return {by: ({}, False) for by in facets}
     if connection.vendor == "postgresql":
-        expected = _planner_rows(catalogue_rows(criteria).order_by())
-        if expected > FACET_EXACT_ROWS:
-            buckets = max(1, min(SAMPLE_TABLE_BUCKETS, math.ceil(SAMPLE_BUCKETS * FACET_SAMPLE_ROWS / expected)))
-            scale = SAMPLE_BUCKETS / buckets
+        expected = _planner_rows(rows.order_by())
+        buckets = max(1, min(SAMPLE_TABLE_BUCKETS, math.ceil(SAMPLE_BUCKETS * FACET_SAMPLE_ROWS / max(expected, 1))))
+        matches, counts = _sample_counts(criteria, facets=facets, buckets=buckets)
+        if buckets < SAMPLE_TABLE_BUCKETS and matches < FACET_SAMPLE_ROWS / 4:  # the planner expected too many
+            buckets = SAMPLE_TABLE_BUCKETS
             matches, counts = _sample_counts(criteria, facets=facets, buckets=buckets)
-            if matches * scale > FACET_EXACT_ROWS:
-                return {by: ({key: about(n * scale) for key, n in counts[by].items()}, True) for by in facets}
+        if matches >= FACET_MIN_SAMPLE:
+            scale = SAMPLE_BUCKETS / buckets
+            return {by: ({key: about(n * scale, sampled=n) for key, n in counts[by].items()}, True) for by in facets}
     return {by: (_count_tags(by, _entry_ids(criteria)), False) for by in facets}
 
 

@@ -13,6 +13,7 @@ ANDed: 一网通办 is one token and does not match every 网 and 办.
 """
 
 import datetime
+import logging
 import re
 import threading
 from collections.abc import Iterable
@@ -35,6 +36,7 @@ from policies.models import (
 )
 
 DICTIONARY = Path(__file__).with_name("jieba_dict.txt")
+logger = logging.getLogger(__name__)
 BATCH = 2000
 _WORD = re.compile(r"[\w+]+")  # runs of letters, digits and CJK characters; punctuation splits
 _lock = threading.Lock()
@@ -156,9 +158,14 @@ def entries_reindex(*, entry_ids, tokens=None, fresh=False, counts=True):
 
 @transaction.atomic
 def entries_delete(*, entry_ids):
-    """Delete entries (their tags and index rows go with them) and take them out of the counts table."""
+    """Delete entries (their tags and index rows go with them) and take them out of the counts table.
+
+    Locks the entries before the catalogue version, in the order every writer takes them (the admin saves an
+    entry, then reindexes it), so a delete and a save of the same entry wait for each other, not deadlock."""
+    ids = list(
+        Entry.objects.select_for_update().filter(pk__in=set(entry_ids)).order_by("pk").values_list("pk", flat=True)
+    )
     catalogue_changed()
-    ids = list(entry_ids)
     before = {}
     for start in range(0, len(ids), BATCH):
         before = _added(before, _contributions(ids[start : start + BATCH]))
@@ -241,8 +248,10 @@ def _counts_apply(delta):
     for key, n in delta.items():
         row = found.get(key)
         if row is None:
-            if n > 0:  # (a negative delta with no row would mean a stale table: nothing to take from)
+            if n > 0:
                 added.append(CatalogueCount(**dict(zip(_COUNT_KEY, key, strict=True)), entries=n))
+            else:  # nothing to take from: the table is stale (rows changed behind the service's back)
+                logger.warning("counts table out of step at %s; run reindex_catalogue --counts-only", key)
             continue
         row.entries += n
         (changed if row.entries > 0 else emptied).append(row)
@@ -402,7 +411,8 @@ def catalogue_reindex_all(*, batch_size=20000, progress=None):
     ids = list(Entry.objects.filter(status=Status.READY).order_by("pk").values_list("pk", flat=True))
     done = 0
     for start in range(0, len(ids), batch_size):
-        done += entries_reindex(entry_ids=ids[start : start + batch_size], fresh=True, counts=False)
+        # not ``fresh``: an entry saved (and indexed) while this runs must not be inserted twice
+        done += entries_reindex(entry_ids=ids[start : start + batch_size], counts=False)
         if progress:
             progress(done, len(ids))
     with transaction.atomic():

@@ -181,6 +181,8 @@ def test_date_filters_split_into_whole_months_and_odd_days():
     assert _month_split(d(2022, 2, 1), None) == ((d(2022, 2, 1), None), [])
     assert _month_split(None, d(2022, 2, 27)) == ((None, d(2022, 2, 1)), [(d(2022, 2, 1), d(2022, 2, 27))])
     assert _month_split(d(2022, 5, 1), d(2022, 3, 1))[0] is None
+    assert _month_split(d(2022, 1, 1), datetime.date.max) == ((d(2022, 1, 1), None), [])  # not every day, exactly
+    assert _month_split(d(9999, 12, 5), None) == (None, [(d(9999, 12, 5), datetime.date.max)])
 
 
 @pytest.mark.embedded
@@ -300,9 +302,13 @@ def test_broad_facets_are_estimated_from_the_sample_table(catalogue, monkeypatch
 
     rng = random.Random(3)
     indexed(*[_random_entry(rng, status=Status.READY) for _ in range(150)])
-    monkeypatch.setattr(selectors, "FACET_EXACT_ROWS", 1)
     monkeypatch.setattr(selectors, "_planner_rows", lambda queryset: 2)  # expects few: the whole sample table
     theme = _theme_ids()["e-licence"]
+    # a sample of fewer than FACET_MIN_SAMPLE matches: counted exactly instead
+    counts, approximate = selectors._matched_facets(Criteria(themes=(theme,)), ["provinces"])["provinces"]
+    assert not approximate
+    assert counts == brute_facets(Criteria(themes=(theme,)))["provinces"]
+    monkeypatch.setattr(selectors, "FACET_MIN_SAMPLE", 1)
     parents = dict(Region.objects.values_list("code", "parent_id"))
     sampled = Counter()
     for entry in Entry.objects.filter(status=Status.READY, themes=theme).prefetch_related("regions"):
@@ -312,7 +318,9 @@ def test_broad_facets_are_estimated_from_the_sample_table(catalogue, monkeypatch
     counts, approximate = selectors._matched_facets(Criteria(themes=(theme,)), ["provinces"])["provinces"]
     assert approximate
     scale = SAMPLE_BUCKETS / SAMPLE_TABLE_BUCKETS
-    assert counts == {code: selectors.about(n * scale) for code, n in sampled.items() if parents[code] is None}
+    assert counts == {
+        code: selectors.about(n * scale, sampled=n) for code, n in sampled.items() if parents[code] is None
+    }
     # a keyword is matched in the sample table as in the catalogue: 政务 is in almost every summary
     keyword = Criteria(keyword="政务", tokens=("政务",))
     both = selectors._matched_facets(keyword, ["provinces", "themes"])
@@ -369,3 +377,5 @@ def test_estimates_are_rounded_to_two_figures_so_they_do_not_look_exact():
         160000,
         1_000_000,
     ]
+    # resting on fewer than 100 sampled entries: one figure
+    assert [about(n, sampled=s) for n, s in ((12345, 99), (12345, 100), (8.5, 1), (187, 18))] == [10000, 12000, 8, 200]

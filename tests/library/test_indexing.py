@@ -9,6 +9,7 @@ from django.urls import reverse
 from policies.indexing import entries_reindex, index_tokens, query_tokens
 from policies.models import CatalogueRegion, CatalogueRegionTheme, CatalogueRow, CatalogueTheme, Entry, Theme
 from tests.factories import EntryFactory
+from tests.library.conftest import indexed
 
 
 def region_rows(entry):
@@ -112,3 +113,51 @@ def test_the_reindex_command_rebuilds_everything(imported_sample):
     call_command("reindex_catalogue", stdout=out)
     assert CatalogueRow.objects.count() == 31
     assert CatalogueRegion.objects.filter(region_id=320000).count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_an_entry_while_the_admin_saves_it_waits_instead_of_deadlocking(kunshan):
+    """The admin saves an entry (its row locked), then reindexes it (the catalogue version locked); a delete of
+    the same entry meanwhile must take the locks in that order too. PostgreSQL detects a deadlock after a
+    second, so the save holds its lock a little longer than that."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from policies.indexing import entries_delete
+
+    entry = indexed(EntryFactory(regions=[320583], themes=["e-licence"]))
+    locked, outcome = threading.Event(), {}
+
+    def save():
+        try:
+            with transaction.atomic():
+                Entry.objects.filter(pk=entry.pk).update(title="改过的标题")
+                locked.set()
+                time.sleep(1.5)
+                entries_reindex(entry_ids=[entry.pk])
+            outcome["save"] = "ok"
+        except Exception as error:
+            outcome["save"] = repr(error)
+        finally:
+            connection.close()
+
+    def delete():
+        locked.wait(5)
+        try:
+            outcome["delete"] = entries_delete(entry_ids=[entry.pk])
+        except Exception as error:
+            outcome["delete"] = repr(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save), threading.Thread(target=delete)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcome["save"] == "ok"
+    assert isinstance(outcome["delete"], int) and outcome["delete"] >= 1, outcome["delete"]
+    assert not Entry.objects.filter(pk=entry.pk).exists()
+    assert not CatalogueRow.objects.filter(entry_id=entry.pk).exists()
