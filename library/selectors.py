@@ -11,6 +11,7 @@ import datetime
 import hashlib
 import json
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
@@ -288,11 +289,6 @@ def library_count(criteria):
     return exact, False
 
 
-def _count_by(queryset, column, distinct):
-    counted = queryset.order_by().values(column).annotate(n=Count("entry_id", distinct=distinct))
-    return {row[column]: row["n"] for row in counted}
-
-
 def _next_month(day):
     return (day.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
 
@@ -347,23 +343,16 @@ def _days_ids(criteria, days):
     return rows.filter(within).values("entry_id").order_by()
 
 
-def _added(one, other):
-    total = dict(one)
-    for key, n in other.items():
-        total[key] = total.get(key, 0) + n
-    return total
-
-
 class Facet(NamedTuple):
     chosen: str  # the criteria field the facet leaves out
     tags: type  # the tag table it counts
-    only: dict  # and which of its rows
+    provinces_only: bool  # only its rows of provinces
     column: str  # by which column
 
 
 FACETS = {
-    "provinces": Facet("regions", CatalogueRegion, {"is_province": True}, "region_id"),
-    "themes": Facet("themes", CatalogueTheme, {}, "theme_id"),
+    "provinces": Facet("regions", CatalogueRegion, True, "region_id"),
+    "themes": Facet("themes", CatalogueTheme, False, "theme_id"),
 }
 
 
@@ -393,7 +382,7 @@ def _counted_facet(criteria, *, by):
     months, days = _month_split(criteria.date_from, criteria.date_to)
     counts = _sum_counts(criteria, months, column, **match) if months else {}
     if days:
-        counts = _added(counts, _count_tags(by, _days_ids(criteria, days)))
+        counts = dict(Counter(counts) + Counter(_count_tags(by, _days_ids(criteria, days))))
     return counts
 
 
@@ -404,9 +393,12 @@ def _count_tags(by, ids):
     if ids.query.is_empty():  # nothing can match (a keyword with no words)
         return {}
     if connection.vendor != "postgresql":
-        return _count_by(facet.tags.objects.filter(entry_id__in=ids, **facet.only), facet.column, False)
+        tags = facet.tags.objects.filter(entry_id__in=ids)
+        if facet.provinces_only:
+            tags = tags.filter(is_province=True)
+        return dict(tags.order_by().values_list(facet.column).annotate(n=Count("entry_id")))
     sql, params = ids.query.sql_with_params()
-    province = " AND t.is_province" if facet.only else ""
+    province = " AND t.is_province" if facet.provinces_only else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH ids AS MATERIALIZED ({sql}) SELECT t.{facet.column}, COUNT(*) FROM ids "
@@ -430,7 +422,7 @@ def _sample_counts(criteria, *, facets, buckets):
         rows = rows.filter(regions__overlap=list(criteria.regions))
     if criteria.themes:
         rows = rows.filter(themes__overlap=list(criteria.themes))
-    sql, params = rows.order_by().values("provinces", "themes").query.sql_with_params()
+    sql, params = rows.order_by().values(*facets).query.sql_with_params()  # the arrays are named as the facets
     counting = [
         f"SELECT %s, value, COUNT(*) FROM sampled, unnest(sampled.{by}) value GROUP BY 1, 2"
         for by in facets  # "provinces" and "themes" are the arrays' names too

@@ -334,7 +334,7 @@ def _index_rows(entries, ancestors, tokens):
         _copy_postgresql(rows, region_rows, theme_rows, pair_rows)
     else:
         CatalogueRow.objects.bulk_create(
-            CatalogueRow(entry_id=pk, published_on=d, kind=k, level=lv, sample=b) for pk, d, k, lv, b, *_rest in rows
+            CatalogueRow(entry_id=pk, published_on=d, kind=k, level=lv) for pk, d, k, lv, *_rest in rows
         )
         CatalogueRegion.objects.bulk_create(
             CatalogueRegion(entry_id=e, region_id=r, is_province=p, published_on=d, kind=k, level=lv)
@@ -364,8 +364,8 @@ def _copy_postgresql(rows, region_rows, theme_rows, pair_rows):
             for row in rows:
                 copy.write_row(row)
         cursor.execute(
-            "INSERT INTO policies_cataloguerow (entry_id, published_on, kind, level, sample, vector) "
-            "SELECT entry_id, published_on, kind, level, sample, strip(to_tsvector('simple', tokens)) "
+            "INSERT INTO policies_cataloguerow (entry_id, published_on, kind, level, vector) "
+            "SELECT entry_id, published_on, kind, level, strip(to_tsvector('simple', tokens)) "
             "FROM catalogue_tokens"
         )
         cursor.execute(

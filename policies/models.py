@@ -268,9 +268,6 @@ class CatalogueRow(CatalogueFacts):
     # jieba tokens (search mode + in-word bigrams) in a ``simple`` tsvector; a GIN index on PostgreSQL
     # (migration 0003). Left empty on SQLite, where keyword search falls back to plain containment.
     vector = SearchVectorField(null=True)
-    # One of 64 buckets, a hash of the entry id (policies.indexing.sample_bucket): the entries of the first
-    # buckets also go into CatalogueSample, which facet estimates read (library.selectors).
-    sample = models.SmallIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["-published_on", "-entry"], name="catrow_newest")]

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('policies', '0005_facet_counts_and_sample'),
+        ('policies', '0005_facet_counts'),
     ]
 
     operations = [
@@ -34,12 +34,12 @@ class Migration(migrations.Migration):
 
 FILL = """
 INSERT INTO policies_cataloguesample (entry_id, published_on, kind, level, sample, vector, regions, provinces, themes)
-SELECT r.entry_id, r.published_on, r.kind, r.level, r.sample, r.vector,
+SELECT r.entry_id, r.published_on, r.kind, r.level, mod(r.entry_id * 2654435761, 4294967296) >> 26, r.vector,
     ARRAY(SELECT g.region_id FROM policies_catalogueregion g WHERE g.entry_id = r.entry_id ORDER BY 1)::int[],
     ARRAY(SELECT g.region_id FROM policies_catalogueregion g WHERE g.entry_id = r.entry_id AND g.is_province
           ORDER BY 1)::int[],
     ARRAY(SELECT t.theme_id FROM policies_cataloguetheme t WHERE t.entry_id = r.entry_id ORDER BY 1)::int[]
-FROM policies_cataloguerow r WHERE r.sample < 6 ORDER BY r.sample
+FROM policies_cataloguerow r WHERE mod(r.entry_id * 2654435761, 4294967296) >> 26 < 6 ORDER BY 5
 """
 
 

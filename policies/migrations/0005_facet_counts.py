@@ -30,16 +30,6 @@ class Migration(migrations.Migration):
             model_name='cataloguecount',
             name='chosen_theme',
         ),
-        migrations.AddField(
-            model_name='cataloguerow',
-            name='sample',
-            field=models.SmallIntegerField(default=0),
-        ),
-        # policies.indexing.sample_bucket, in SQL (PostgreSQL and SQLite alike)
-        migrations.RunSQL(
-            "UPDATE policies_cataloguerow SET sample = ((entry_id * 2654435761) % 4294967296) >> 26",
-            migrations.RunSQL.noop,
-        ),
         migrations.AddIndex(
             model_name='cataloguecount',
             index=models.Index(fields=['theme', 'region', 'month'], name='catcount_theme'),
