@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench messages clean
+.PHONY: install run test lint format bench drill messages clean
 
 install: $(STAMP)
 
@@ -30,6 +30,10 @@ format: install
 
 bench: install
 	scripts/bench.sh
+
+# The delivery fault drill (docs/delivery.md): its own Redis, PostgreSQL cluster, worker and SMTP server.
+drill: install
+	$(PY) -m bench.drill
 
 messages: install
 	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*'

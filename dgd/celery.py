@@ -10,13 +10,18 @@ app = Celery("dgd")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+_check_interval = float(os.environ.get("SUBSCRIBERS_CHECK_INTERVAL", "15"))
+
 # All periodic work lives in this one table (STYLE.md: "all periodic schedules sit in one place").
 app.conf.beat_schedule = {
     # Wagtail's publish_scheduled pattern: no long-countdown tasks, a minute's tick publishes what is due.
     "publish-due-issues": {"task": "issues.tasks.publish_due_issues", "schedule": 60.0},
-    # Re-queue digests a dead worker left "sending" (subscribers.services.deliveries_sweep).
-    "sweep-deliveries": {
-        "task": "subscribers.tasks.sweep_deliveries",
-        "schedule": float(os.environ.get("SUBSCRIBERS_SWEEP_INTERVAL", "60")),
+    # The digest queue's keeper (subscribers.services.deliveries_check): a dead worker's leased rows back to
+    # pending, tasks again for due rows whose task was lost, the fan-out of a publication that has none yet.
+    # A check still queued when the next is due is dropped (expires).
+    "check-deliveries": {
+        "task": "subscribers.tasks.check_deliveries",
+        "schedule": _check_interval,
+        "options": {"expires": _check_interval},
     },
 }

@@ -70,9 +70,15 @@ _SUBSCRIBERS = [
     "subscribers.change_delivery",
 ]
 
+# Sign-in locks (django-axes): the chief editor sees them and lifts them (the admin's 解除锁定 action).
+_UNLOCK_SIGN_INS = [
+    "axes.view_accessattempt",
+    "axes.delete_accessattempt",
+]
+
 ROLES = {
     RESEARCHER: _VIEW_CATALOGUE + _CURATE,
-    CHIEF_EDITOR: _VIEW_CATALOGUE + _CURATE + _EDIT + _SUBSCRIBERS,
+    CHIEF_EDITOR: _VIEW_CATALOGUE + _CURATE + _EDIT + _SUBSCRIBERS + _UNLOCK_SIGN_INS,
     SALES: list(_VIEW_CATALOGUE),
 }
 

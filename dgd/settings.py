@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "import_export",
     "adminsortable2",
     "axes",
+    "accounts",  # after axes: it extends axes' admin
     "csp",
     "policies",
     "practices",
@@ -61,6 +62,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "dgd.middleware.RequestSizeLimitMiddleware",  # 413 for a body over DGD_MAX_REQUEST_SIZE, unread
+    "dgd.middleware.RejectNulMiddleware",  # 400 for a NUL in any parameter: PostgreSQL refuses it in text
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -97,6 +100,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache (rate limits, the library's facet counts) -------------------------------------
+# Every web process must see the same counters, so with Redis configured the default cache is Redis
+# (CACHE_URL, else REDIS_URL); the embedded default keeps a local-memory cache (one process).
+_CACHE_URL = env.str("CACHE_URL", default=env.str("REDIS_URL", default=""))
+if _CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _CACHE_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="dgd"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Client address -------------------------------------------------------------------------
+# How many reverse proxies (TLS terminator, load balancer) stand in front of the app: 0 uses REMOTE_ADDR;
+# N takes the Nth address from the right of X-Forwarded-For (dgd.client_ip), for rate limits and axes alike.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+
 # --- Auth ---------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -110,9 +135,21 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "library:index"
+# Failed sign-ins lock the (username, client address) pair only, never a username for everyone
+# (accounts/lockout.py). The lock lasts LOGIN_LOCKOUT_COOLOFF_MINUTES and doubles with each further lockout of
+# the pair within a day, up to LOGIN_LOCKOUT_COOLOFF_MAX_MINUTES; a chief editor can lift it in the admin.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
-AXES_COOLOFF_TIME = 1  # hour
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+LOGIN_LOCKOUT_COOLOFF_MINUTES = env.int("LOGIN_LOCKOUT_COOLOFF_MINUTES", default=5)
+LOGIN_LOCKOUT_COOLOFF_MAX_MINUTES = env.int("LOGIN_LOCKOUT_COOLOFF_MAX_MINUTES", default=24 * 60)
+AXES_COOLOFF_TIME = "accounts.lockout.cool_off"
+AXES_USE_ATTEMPT_EXPIRATION = True  # each pair's lock ends at its own time
+AXES_HANDLER = "accounts.handlers.LockoutHandler"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # what the growing cool-off counts
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the page's "for how long" stays true
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "dgd.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 
 # --- Language and time --------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -174,8 +211,8 @@ else:
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 # --- Subscribers --------------------------------------------------------------------------
-# Redis must run with `maxmemory-policy noeviction`: an evicted queue key would lose digest tasks (the
-# sweeper would re-queue their rows, late). The visibility timeout above must exceed any task's time limit.
+# Redis must run with `maxmemory-policy noeviction`: an evicted queue key would lose digest tasks (the periodic
+# check would queue their rows again, a minute later). The visibility timeout above must exceed any task's limit.
 SUBSCRIBERS_FROM_EMAIL = env.str("SUBSCRIBERS_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
 SUBSCRIBERS_REPLY_TO = env.list("SUBSCRIBERS_REPLY_TO", default=[])
 SUBSCRIBERS_UNSUBSCRIBE_MAILTO = env.str("SUBSCRIBERS_UNSUBSCRIBE_MAILTO", default="unsubscribe@localhost")
@@ -184,16 +221,20 @@ SUBSCRIBERS_CONFIRM_MAX_AGE = env.int("SUBSCRIBERS_CONFIRM_MAX_AGE", default=7 *
 SUBSCRIBERS_RATE_LIMIT = env.str("SUBSCRIBERS_RATE_LIMIT", default="10/3600")  # subscribe requests per IP
 SUBSCRIBERS_EMAIL_RATE_LIMIT = env.str("SUBSCRIBERS_EMAIL_RATE_LIMIT", default="3/3600")  # mails per address
 SUBSCRIBERS_CHUNK_SIZE = env.int("SUBSCRIBERS_CHUNK_SIZE", default=200)
-SUBSCRIBERS_MARK_EVERY = env.int("SUBSCRIBERS_MARK_EVERY", default=20)  # sent rows marked in batches of
 SUBSCRIBERS_MAX_ATTEMPTS = env.int("SUBSCRIBERS_MAX_ATTEMPTS", default=6)
 SUBSCRIBERS_RETRY_BACKOFF = env.float("SUBSCRIBERS_RETRY_BACKOFF", default=60.0)  # seconds, doubled per attempt
 SUBSCRIBERS_TASK_TIME_LIMIT = env.int("SUBSCRIBERS_TASK_TIME_LIMIT", default=600)
-SUBSCRIBERS_SENDING_TIMEOUT = env.int("SUBSCRIBERS_SENDING_TIMEOUT", default=900)  # then the sweeper re-queues
-if (
-    SUBSCRIBERS_SENDING_TIMEOUT <= SUBSCRIBERS_TASK_TIME_LIMIT
-    or CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", float("inf")) <= SUBSCRIBERS_TASK_TIME_LIMIT
-):
-    raise ImproperlyConfigured("SUBSCRIBERS_SENDING_TIMEOUT and the visibility timeout must exceed the task limit.")
+# The database is the queue's truth (docs/delivery.md): a chunk's rows are leased for SUBSCRIBERS_LEASE seconds,
+# renewed while it sends; the periodic check (every SUBSCRIBERS_CHECK_INTERVAL s, dgd/celery.py) puts a dead
+# worker's rows back, queues tasks again for due rows of an issue nothing has moved for SUBSCRIBERS_STALL s, and
+# fans out a publication still without deliveries after SUBSCRIBERS_FANOUT_GRACE s.
+SUBSCRIBERS_LEASE = env.int("SUBSCRIBERS_LEASE", default=30)
+SUBSCRIBERS_STALL = env.int("SUBSCRIBERS_STALL", default=30)
+SUBSCRIBERS_FANOUT_GRACE = env.int("SUBSCRIBERS_FANOUT_GRACE", default=120)
+if CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", float("inf")) <= SUBSCRIBERS_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("The visibility timeout must exceed SUBSCRIBERS_TASK_TIME_LIMIT.")
+if SUBSCRIBERS_LEASE < 3:
+    raise ImproperlyConfigured("SUBSCRIBERS_LEASE must be at least 3 seconds.")
 
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -241,4 +282,19 @@ IMPORT_EXPORT_FORMATS = [XLSX, CSV]
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+# Spreadsheet and CSV imports (policies.imports, subscribers' CSV import): an uploaded file may be at most
+# DGD_IMPORT_MAX_FILE_SIZE bytes; an .xlsx (a zip) may unpack to at most DGD_IMPORT_MAX_UNPACKED_SIZE bytes,
+# and no member of it may be compressed more than DGD_IMPORT_MAX_COMPRESSION_RATIO times (a zip bomb);
+# a sheet may hold at most DGD_IMPORT_MAX_ROWS rows. A catalogue file of up to DGD_IMPORT_INLINE_MAX_SIZE bytes
+# is checked within the request; a larger one by a Celery task while the admin shows its progress.
+DGD_IMPORT_MAX_FILE_SIZE = env.int("DGD_IMPORT_MAX_FILE_SIZE", default=10 * 1024 * 1024)
+DGD_IMPORT_MAX_UNPACKED_SIZE = env.int("DGD_IMPORT_MAX_UNPACKED_SIZE", default=100 * 1024 * 1024)
+DGD_IMPORT_MAX_COMPRESSION_RATIO = env.int("DGD_IMPORT_MAX_COMPRESSION_RATIO", default=100)
+DGD_IMPORT_MAX_ROWS = env.int("DGD_IMPORT_MAX_ROWS", default=50_000)
+DGD_IMPORT_INLINE_MAX_SIZE = env.int("DGD_IMPORT_INLINE_MAX_SIZE", default=64 * 1024)
+DGD_IMPORT_CHUNK_ROWS = env.int("DGD_IMPORT_CHUNK_ROWS", default=200)  # the job's progress moves by this many rows
+# The subscribers' CSV import runs within the request: at most this many rows per file.
+DGD_SUBSCRIBERS_IMPORT_MAX_ROWS = env.int("DGD_SUBSCRIBERS_IMPORT_MAX_ROWS", default=10_000)
+# Any request body larger than this is refused (413) before it is read; room for a form around the file.
+DGD_MAX_REQUEST_SIZE = env.int("DGD_MAX_REQUEST_SIZE", default=DGD_IMPORT_MAX_FILE_SIZE + 2 * 1024 * 1024)
 AXES_VERBOSE = False

@@ -12,12 +12,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from simple_history.admin import SimpleHistoryAdmin
 
 from issues.models import EDITABLE_STATUSES, Issue, IssueEntry, IssueRevision, Series
 from issues.selectors import issue_items, issue_sections, issue_stats
 from issues.services import AssemblyError, issue_assemble, issue_regenerate_intro
 from issues.workflow import TRANSITIONS, WorkflowError, allowed_actions, issue_revise, issue_transition
+from policies.admin_history import GuardedHistoryAdmin
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -48,7 +48,7 @@ class IssueEntryInline(SortableTabularInline):
 
 
 @admin.register(Issue)
-class IssueAdmin(SortableAdminBase, SimpleHistoryAdmin):
+class IssueAdmin(SortableAdminBase, GuardedHistoryAdmin):
     list_display = ["__str__", "key", "status", "entry_count", "publish_at", "published_at"]
     list_filter = ["status", "series", "year"]
     search_fields = ["intro", "series__name"]
@@ -60,6 +60,7 @@ class IssueAdmin(SortableAdminBase, SimpleHistoryAdmin):
         "stats",
         "numbering",
         "audit_trail",
+        "content_rule",
         "revision_list",
         "created_at",
         "updated_at",
@@ -68,7 +69,7 @@ class IssueAdmin(SortableAdminBase, SimpleHistoryAdmin):
         (None, {"fields": ["series", "year", "month", "number", "status", "publish_at", "published_at"]}),
         (gettext_lazy("Introduction"), {"fields": ["intro", "stats"]}),
         (gettext_lazy("Contents"), {"fields": ["numbering"]}),
-        (gettext_lazy("Workflow"), {"fields": ["audit_trail", "revision_list"]}),
+        (gettext_lazy("Workflow"), {"fields": ["content_rule", "audit_trail", "revision_list"]}),
         (gettext_lazy("Record"), {"fields": ["source_name", "created_at", "updated_at"]}),
     ]
     inlines = [IssueEntryInline]
@@ -79,10 +80,25 @@ class IssueAdmin(SortableAdminBase, SimpleHistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status not in EDITABLE_STATUSES:
-            return [f.name for f in Issue._meta.fields if f.name != "id"] + self.readonly_fields
+            return [f.name for f in Issue._meta.fields if f.editable and f.name != "id"] + self.readonly_fields
         return self.readonly_fields
 
+    def history_locked(self, issue):
+        """From approval on, no version of the issue can be restored: the workflow owns it."""
+        return issue.status not in EDITABLE_STATUSES
+
     # -- read-only displays --------------------------------------------------------------------
+    @admin.display(description=gettext_lazy("the rule"))
+    def content_rule(self, issue):
+        rule = _(
+            "Approval freezes the content: what the chief editor approved is what gets published. Edits to its "
+            "entries after approval do not reach this issue unless a chief editor sends it back to draft and it "
+            "is approved again. Only the workflow buttons change the status; restoring an old version never does."
+        )
+        if issue.pk and issue.approved_data and not issue.is_published:
+            rule += " " + _("The content was frozen at approval; the preview shows it as it will be published.")
+        return rule
+
     @admin.display(description=gettext_lazy("entries"), ordering="entry_total")
     def entry_count(self, issue):
         return issue.entry_total

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from policies.models import Entry
+from policies.models import Entry, GuardedFieldsMixin
 
 
 class Section(models.TextChoices):
@@ -45,8 +45,10 @@ class IssueStatus(models.TextChoices):
     PUBLISHED = "published", _("Published")
 
 
-# Content can change while an issue is a draft or in review; from approval on it is fixed.
+# Content can change while an issue is a draft or in review; from approval on it is fixed: approval freezes
+# the content (``Issue.approved_data``) and publishing publishes exactly that.
 EDITABLE_STATUSES = (IssueStatus.DRAFT, IssueStatus.IN_REVIEW)
+FROZEN_STATUSES = (IssueStatus.APPROVED, IssueStatus.SCHEDULED)
 
 
 class IssueQuerySet(models.QuerySet):
@@ -57,9 +59,13 @@ class IssueQuerySet(models.QuerySet):
         return self.filter(year=year, month=month)
 
 
-class Issue(models.Model):
-    """A monthly issue. Its workflow lives in ``issues.workflow``; once published it is frozen: readers
-    see its latest ``IssueRevision``, whatever later happens to the entries."""
+class Issue(GuardedFieldsMixin, models.Model):
+    """A monthly issue. Its workflow lives in ``issues.workflow``, the only code that may change the workflow
+    fields (``GUARDED_FIELDS``). Approval freezes the content as the chief editor saw it (``approved_data``),
+    and publishing publishes that; once published readers see its latest ``IssueRevision``, whatever later
+    happens to the entries."""
+
+    GUARDED_FIELDS = ("status", "publish_at", "published_at", "approved_data")
 
     series = models.ForeignKey(Series, verbose_name=_("series"), on_delete=models.PROTECT, related_name="issues")
     year = models.PositiveSmallIntegerField(_("year"))
@@ -69,6 +75,7 @@ class Issue(models.Model):
     status = models.CharField(_("status"), max_length=12, choices=IssueStatus.choices, default=IssueStatus.DRAFT)
     publish_at = models.DateTimeField(_("scheduled for"), null=True, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    approved_data = models.JSONField(_("content as approved"), null=True, blank=True, editable=False)
     source_name = models.CharField(
         _("imported from"), max_length=255, blank=True, help_text=_("The newsletter file it was imported from.")
     )
@@ -110,6 +117,18 @@ class Issue(models.Model):
 
     def latest_revision(self):
         return self.revisions.order_by("-number").first()
+
+    @property
+    def entry_edit_note(self):
+        """What editing one of this issue's entries does to the issue now (shown beside the entry in the admin)."""
+        if self.status in FROZEN_STATUSES:
+            return _(
+                "approved: what the chief editor approved is what gets published; an edit made now reaches this "
+                "issue only if a chief editor sends it back to draft and it is approved again"
+            )
+        if self.status == IssueStatus.PUBLISHED:
+            return _("published: readers see the published revision until a chief editor publishes a correction")
+        return ""
 
 
 class IssueEntry(models.Model):

@@ -118,11 +118,14 @@ def issue_as_data(issue):
 
 
 def issue_data(issue):
-    """What readers get: a published issue as frozen in its latest revision, any other as it stands."""
+    """What readers get: a published issue as frozen in its latest revision, an approved or scheduled one as
+    the chief editor approved it (what publishing will publish), any other as it stands."""
     if issue.is_published:
         revision = issue.latest_revision()
         if revision is not None:
             return revision.data
+    if issue.approved_data:
+        return {**issue.approved_data, "status": issue.status}
     return issue_as_data(issue)
 
 

@@ -11,8 +11,9 @@ from django.views.decorators.http import require_GET
 
 from issues.models import Issue
 from issues.renditions import published_pdf, render_json, render_newsletter_text, render_pdf
-from issues.selectors import issue_as_data, issue_data, issue_for_display
-from issues.templatetags.issue_text import plain
+from issues.selectors import issue_data, issue_for_display
+from issues.templatetags.issue_text import richtext
+from policies.safety import xml_text
 
 RENDITIONS = {"text": ("text/plain; charset=utf-8", "txt"), "json": ("application/json; charset=utf-8", "json")}
 
@@ -81,7 +82,7 @@ def preview(request, pk, rendition="html"):
     if not request.user.has_perm("issues.view_issue"):
         raise PermissionDenied
     issue = get_object_or_404(Issue.objects.select_related("series"), pk=pk)
-    data = issue_data(issue) if issue.is_published else issue_as_data(issue)
+    data = issue_data(issue)  # published: the revision; approved: the frozen copy; else as it stands
     if rendition == "pdf":
         return _pdf_response(render_pdf(data), f"dgd-{issue.series.slug}-{issue.key}-preview.pdf")
     if rendition in RENDITIONS:
@@ -102,11 +103,32 @@ def preview(request, pk, rendition="html"):
     )
 
 
+class SafeAtom1Feed(Atom1Feed):
+    """Atom whose every string is first cleaned of what XML 1.0 cannot hold (a NUL or another control
+    character in a title or an introduction would otherwise make the whole feed invalid)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*(xml_text(v) for v in args), **{k: _xml_clean(v) for k, v in kwargs.items()})
+
+    def add_item(self, *args, **kwargs):
+        super().add_item(*(xml_text(v) for v in args), **{k: _xml_clean(v) for k, v in kwargs.items()})
+
+
+def _xml_clean(value):
+    if isinstance(value, (list, tuple)):
+        return type(value)(xml_text(v) for v in value)
+    return xml_text(value)
+
+
 class IssueFeed(Feed):
+    """The public Atom feed. Titles are ``type="text"`` (the XML writer escapes them once); the summary is
+    ``type="html"``, so it carries HTML that is already safe — the introduction rendered by ``richtext``,
+    which escapes all of it but its own paragraphs and bold — and the XML writer escapes that again."""
+
     title = "数字政府动态"
     link = "/issues/"
     description = "数字政府动态：每月一期的数字政府政策、创新实践与解读。"
-    feed_type = Atom1Feed
+    feed_type = SafeAtom1Feed
     subtitle = description
 
     def items(self):
@@ -116,7 +138,7 @@ class IssueFeed(Feed):
         return str(issue)
 
     def item_description(self, issue):
-        return plain(issue_data(issue).get("intro", ""))
+        return str(richtext(issue_data(issue).get("intro", "")))
 
     def item_pubdate(self, issue):
         return issue.published_at

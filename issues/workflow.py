@@ -3,7 +3,12 @@
 Every step is one call to ``issue_transition`` (or a named wrapper): it locks the issue, checks the acting
 user's permission and the current state, applies the step, records an ``IssueEvent``, and — for
 publishing — freezes the issue as an ``IssueRevision`` and sends ``issue_published`` once the transaction
-commits. The admin, the ``publish_issue`` command and the periodic task all come through here.
+commits. The admin, the ``publish_issue`` command and the periodic task all come through here, and nothing
+else can change an issue's workflow fields: ``Issue.save()`` refuses it outside ``guarded_writes(Issue)``.
+
+Approval freezes the content: ``approved_data`` holds the issue as the chief editor approved it, and
+publishing (now or at the scheduled time) publishes exactly that, whatever happened to the entries since.
+Sending the issue back to draft drops the frozen copy; the next approval freezes the content anew.
 """
 
 from dataclasses import dataclass
@@ -17,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from issues.models import Issue, IssueEvent, IssueRevision, IssueStatus
 from issues.selectors import issue_as_data
 from issues.signals import issue_published
+from policies.models import guarded_writes
 
 S = IssueStatus
 
@@ -46,7 +52,10 @@ TRANSITIONS = {
         frozenset({S.APPROVED, S.SCHEDULED}), S.PUBLISHED, "issues.publish_issue", gettext_lazy("Publish now")
     ),
     "return_to_draft": Transition(
-        frozenset({S.IN_REVIEW, S.APPROVED, S.SCHEDULED}), S.DRAFT, "issues.approve_issue", "Send back to draft"
+        frozenset({S.IN_REVIEW, S.APPROVED, S.SCHEDULED}),
+        S.DRAFT,
+        "issues.approve_issue",
+        gettext_lazy("Send back to draft"),
     ),
 }
 
@@ -81,15 +90,24 @@ def issue_transition(*, issue, action, by, comment="", publish_at=None, system=F
         _check(issue, action, comment=comment, publish_at=publish_at)
         source = issue.status
         issue.status = transition.target
-        if action == "schedule":
+        if action == "approve":
+            issue.approved_data = issue_as_data(issue)
+        elif action == "schedule":
             issue.publish_at = publish_at
-        elif action in ("unschedule", "return_to_draft"):
+        elif action == "unschedule":
             issue.publish_at = None
+        elif action == "return_to_draft":
+            issue.publish_at = None
+            issue.approved_data = None
         elif action == "publish":
             issue.published_at = timezone.now()
-        issue.save()
+        issue._change_reason = f"workflow: {action}"
+        if not system:
+            issue._history_user = by
+        with guarded_writes(Issue):
+            issue.save()
         if action == "publish":
-            revision_create(issue=issue, by=None if system else by, reason=_("Published"))
+            revision_create(issue=issue, by=None if system else by, reason=_("Published"), data=issue.approved_data)
             transaction.on_commit(lambda: issue_published.send(sender=Issue, issue_id=issue.pk))
         IssueEvent.objects.create(
             issue=issue,
@@ -114,12 +132,12 @@ def _check(issue, action, *, comment, publish_at):
         raise WorkflowError(_("Say why the issue goes back to draft."))
 
 
-def revision_create(*, issue, by, reason):
-    """Freeze the issue's current content as its next published revision."""
+def revision_create(*, issue, by, reason, data=None):
+    """Freeze the issue's next published revision: ``data`` (the content as approved) or, without it, the
+    issue's content as it stands now (a correction, an archive import)."""
     number = (issue.revisions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
-    return IssueRevision.objects.create(
-        issue=issue, number=number, data=issue_as_data(issue), reason=reason, created_by=by
-    )
+    data = {**data, "status": issue.status} if data else issue_as_data(issue)
+    return IssueRevision.objects.create(issue=issue, number=number, data=data, reason=reason, created_by=by)
 
 
 def issue_submit(*, issue, by):

@@ -1,8 +1,8 @@
 """Exports of the library's current filter: .csv streamed row by row, .xlsx written by openpyxl's write-only
 workbook to a temporary file (constant memory) and streamed from there. Both read ``export_batches``, the
-selector behind the page, so an export holds exactly what the page lists."""
+selector behind the page, so an export holds exactly what the page lists. Every row, the header too, goes
+through ``policies.safety.spreadsheet_row``: text a spreadsheet would evaluate as a formula is written as text."""
 
-import csv
 import tempfile
 
 from django.http import FileResponse, StreamingHttpResponse
@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from library.selectors import export_batches
 from policies.models import Kind, Level
+from policies.safety import SpreadsheetWriter, spreadsheet_row
 
 EXPORT_LIMIT = 100_000
 COLUMNS = ["标题", "类型", "级别", "地区", "主题", "发文机关", "日期", "原文链接", "期次", "摘要"]
@@ -35,10 +36,10 @@ def entry_export_row(entry, kinds, levels):
 def export_rows(criteria, *, limit=EXPORT_LIMIT):
     kinds = {value: str(label) for value, label in Kind.choices}  # in the request's language
     levels = {value: str(label) for value, label in Level.choices}
-    yield COLUMNS
+    yield spreadsheet_row(COLUMNS)
     for batch in export_batches(criteria, limit=limit):
         for entry in batch:
-            yield entry_export_row(entry, kinds, levels)
+            yield spreadsheet_row(entry_export_row(entry, kinds, levels))
 
 
 def _filename(extension):
@@ -51,7 +52,7 @@ class _Echo:
 
 
 def csv_response(criteria):
-    writer = csv.writer(_Echo())
+    writer = SpreadsheetWriter(_Echo())
 
     def lines():
         yield "\ufeff"  # a byte-order mark, so Excel reads the file as UTF-8

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from library import exports, selectors
 from library.filters import LibraryFilter
+from library.forms import SavedFilterForm
 from library.maps import china_map_svg
 from library.models import SavedFilter
 from library.services import filter_query, saved_filter_create, saved_filter_delete
@@ -62,9 +63,9 @@ def _page_request(request, errors):
     return page, after
 
 
-@require_GET
-@library_access
-def index(request):
+def _filter_request(request):
+    """The filter, its criteria, the page and position asked for, and one message per parameter that was
+    invalid and so left out: what the page shows in its message box, and why an export is refused."""
     filterset = LibraryFilter(request.GET or None)
     errors = filterset.error_messages()
     criteria = filterset.criteria()
@@ -73,6 +74,13 @@ def index(request):
         errors.append(_("Keyword: «%(keyword)s» has no words to search for.") % {"keyword": criteria.keyword[:50]})
     if criteria.sort == "relevance" and not criteria.tokens:
         errors.append(_("Sorting by relevance needs a keyword; sorted newest first."))
+    return filterset, criteria, page, after, errors
+
+
+@require_GET
+@library_access
+def index(request):
+    filterset, criteria, page, after, errors = _filter_request(request)
     results = selectors.library_page(criteria, page=page, after=after, per_page=selectors.PER_PAGE)
     if page > 1 and not results.entries:
         errors.append(_("There is nothing on page %(page)d of this list.") % {"page": page})
@@ -147,7 +155,12 @@ def map_svg(request):
 @require_GET
 @library_access
 def export(request, extension):
-    criteria = LibraryFilter(request.GET or None).criteria()
+    """The current filter as a file. A filter with an invalid parameter is refused (400) with the page's
+    messages: leaving the parameter out, as the page does, could export far more than was asked for (with
+    every parameter invalid, the whole catalogue)."""
+    _filterset, criteria, _page, _after, errors = _filter_request(request)
+    if errors:
+        return render(request, "library/export_refused.html", {"errors": errors}, status=400)
     if extension == "csv":
         return exports.csv_response(criteria)
     return exports.xlsx_response(criteria)
@@ -188,8 +201,11 @@ def province_detail(request, code):
 def saved_filters(request):
     error = None
     if request.method == "POST":
+        form = SavedFilterForm(request.POST)
         try:
-            saved_filter_create(user=request.user, name=request.POST.get("name", ""), params=request.POST)
+            if not form.is_valid():
+                raise ValidationError([message for messages in form.errors.values() for message in messages])
+            saved_filter_create(user=request.user, name=form.cleaned_data["name"], params=request.POST)
         except ValidationError as invalid:
             error = " ".join(invalid.messages)
         else:

@@ -1,33 +1,91 @@
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportModelAdmin
-from simple_history.admin import SimpleHistoryAdmin
 
-from policies.indexing import entries_delete, entries_reindex
+from policies.admin_history import GuardedHistoryAdmin
+from policies.admin_imports import ImportJobAdminMixin
+from policies.indexing import catalogue_flush, entries_delete
 from policies.models import Analysis, Briefing, Entry, Partner, Policy, Region, RegionKind, Theme
 from policies.resources import AnalysisResource, BriefingResource, EntryResource, PolicyResource
 from policies.services import (
     entry_apply_suggested_themes,
+    entry_mark_draft,
     entry_mark_ready,
     entry_suggestion_text,
+    region_check,
+    region_save,
     theme_suggestions,
 )
+from policies.vocabulary import is_standard_region
+
+
+class RegionForm(forms.ModelForm):
+    """Checks the write with ``region_check`` (the service's own rules), so a refusal is a form error."""
+
+    user = None
+
+    class Meta:
+        model = Region
+        fields = ["code", "name", "short_name", "kind", "parent"]
+
+    def clean(self):
+        cleaned = super().clean()
+        code = cleaned.get("code", self.instance.code if self.instance.pk else None)
+        if code is None or self.errors:
+            return cleaned
+        stored = Region.objects.filter(pk=self.instance.pk).first() if not self.instance._state.adding else None
+        try:
+            region_check(
+                by=self.user,
+                stored=stored,
+                code=code,
+                kind=cleaned.get("kind", self.instance.kind),
+                parent=cleaned.get("parent"),
+            )
+        except PermissionDenied as error:
+            raise ValidationError(str(error)) from None
+        return cleaned
+
+
+def _is_standard(region):
+    return region.kind == RegionKind.PROVINCE or is_standard_region(region.code)
 
 
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
+    """Provinces and GB/T 2260 regions are read-only but for an administrator; staff add cities below them."""
+
+    form = RegionForm
     list_display = ["code", "name", "short_name", "kind", "parent"]
     list_filter = ["kind"]
     search_fields = ["name", "short_name", "=code"]
     autocomplete_fields = ["parent"]
     ordering = ["code"]
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})
+
     def get_readonly_fields(self, request, obj=None):
-        return ["code"] if obj and obj.kind == RegionKind.PROVINCE else []
+        return ["code"] if obj else []
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not request.user.is_superuser and _is_standard(obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not request.user.is_superuser and _is_standard(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        region_save(region=obj, by=request.user)
 
 
 @admin.register(Theme)
@@ -54,7 +112,7 @@ class PartnerAdmin(admin.ModelAdmin):
     search_fields = ["name", "full_name"]
 
 
-class EntryAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
+class EntryAdmin(ImportJobAdminMixin, ImportExportModelAdmin, GuardedHistoryAdmin):
     """The admin every kind of entry shares; each kind narrows the fields it shows."""
 
     resource_classes = [EntryResource]
@@ -62,10 +120,11 @@ class EntryAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
     list_filter = ["status", "kind", "level", ("regions", admin.RelatedOnlyFieldListFilter), "themes", "published_on"]
     search_fields = ["title", "issuer", "doc_number", "summary"]
     autocomplete_fields = ["regions", "themes", "partners", "interprets"]
-    readonly_fields = ["suggested_themes", "issue_list", "created_at", "updated_at"]
+    # The ready state changes only through the actions (entry_mark_ready / entry_mark_draft), never the form.
+    readonly_fields = ["status", "suggested_themes", "issue_list", "created_at", "updated_at"]
     date_hierarchy = "published_on"
     list_per_page = 50
-    actions = ["mark_ready", "apply_suggested_themes"]
+    actions = ["mark_ready", "mark_draft", "apply_suggested_themes"]
     history_list_display = ["status"]
     fieldsets = [
         (None, {"fields": ["kind", "title", "issuer", "action", "doc_number", "level", "status"]}),
@@ -102,7 +161,12 @@ class EntryAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         items = entry.issue_items.select_related("issue__series")
         if not items:
             return "—"
-        return format_html_join(format_html("<br>"), "{}", ((str(item.issue),) for item in items))
+        # Each issue says what an edit of its entries does to it now (issues.models.Issue.entry_edit_note).
+        rows = [
+            (str(item.issue), f"（{item.issue.entry_edit_note}）" if item.issue.entry_edit_note else "")
+            for item in items
+        ]
+        return format_html_join(format_html("<br>"), "{}{}", rows)
 
     # -- actions -------------------------------------------------------------------------------
     def has_mark_ready_permission(self, request):
@@ -115,16 +179,28 @@ class EntryAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         except PermissionDenied as error:
             self.message_user(request, str(error), messages.ERROR)
             return
-        entries_reindex(entry_ids=[entry.pk for entry in queryset])
         self.message_user(
             request,
             ngettext("%(count)d entry marked ready.", "%(count)d entries marked ready.", count) % {"count": count},
         )
 
+    @admin.action(description=_("Take selected entries back to draft"), permissions=["mark_ready"])
+    def mark_draft(self, request, queryset):
+        try:
+            count = entry_mark_draft(entries=list(queryset), by=request.user)
+        except PermissionDenied as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return
+        self.message_user(
+            request,
+            ngettext("%(count)d entry taken back to draft.", "%(count)d entries taken back to draft.", count)
+            % {"count": count},
+        )
+
     @admin.action(description=_("Add the suggested themes"), permissions=["change"])
     def apply_suggested_themes(self, request, queryset):
         added = sum(len(entry_apply_suggested_themes(entry=entry)) for entry in queryset)
-        entries_reindex(entry_ids=[entry.pk for entry in queryset])
+        catalogue_flush()
         self.message_user(request, _("%(count)d themes added.") % {"count": added})
 
     def delete_model(self, request, obj):
@@ -146,7 +222,7 @@ class EntryAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
                         "、".join(theme.name for theme in added),
                     ),
                 )
-        entries_reindex(entry_ids=[entry.pk])
+        catalogue_flush()
 
 
 class KindAdmin(EntryAdmin):

@@ -32,3 +32,7 @@ class PoliciesConfig(AppConfig):
 
         for proxy in (Policy, Analysis, Briefing):
             track_proxy_history(proxy)
+
+        from policies import receivers
+
+        receivers.connect()

@@ -1,9 +1,14 @@
 """The library's index tables, kept in step with the catalogue by one service.
 
-Every write path calls ``entries_reindex(entry_ids=…)`` after it has saved entries and their tags: the
-newsletter importer, the admin (save, mark ready, suggested themes), the spreadsheet import and the
-``reindex_catalogue`` command. Only ready entries are indexed; an entry that is not ready (or no longer
-exists) loses its rows.
+One entry point keeps them right, whatever writes the catalogue: ``policies.receivers`` notes every entry
+a write touches (an entry saved or deleted, its regions or themes changed from either side, a region
+re-parented or deleted, a theme deleted) with ``catalogue_touch``, and the entries noted in a transaction
+are reindexed once, when it commits (Wagtail's search index works the same way). A service that wants the
+index right inside its own transaction (the importer, the admin) calls ``catalogue_flush()`` or
+``entries_reindex(entry_ids=…)``; either takes those entries off the list for the commit. Bulk loaders that
+bypass the ORM (``seed_demo``) call ``entries_reindex`` themselves. ``catalogue_check()`` (``reindex_catalogue
+--check``) names the entries whose rows differ from a rebuild. Only ready entries are indexed; an entry that
+is not ready (or no longer exists) loses its rows.
 
 Keyword search: the title, issuing body and summary are segmented with jieba in search mode, with the
 domain dictionary ``jieba_dict.txt`` (一网通办, 跨省通办, 电子证照, 许可证照 …); every two-character piece of
@@ -17,6 +22,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import connection, transaction
@@ -41,6 +47,7 @@ BATCH = 2000
 _WORD = re.compile(r"[\w+]+")  # runs of letters, digits and CJK characters; punctuation splits
 _lock = threading.Lock()
 _tokenizer = None
+_local = threading.local()
 
 
 def tokenizer():
@@ -149,11 +156,67 @@ def entries_reindex(*, entry_ids, tokens=None, fresh=False, counts=True):
     (``catalogue_counts_refresh()``). Returns the number of entries indexed (ready ones).
     """
     ids = sorted(set(entry_ids))
+    pending = getattr(_local, "pending", None)
+    if pending is not None:
+        pending.ids.difference_update(ids)
     ancestors = _Ancestors()
     indexed = 0
     for start in range(0, len(ids), BATCH):
         indexed += _reindex_batch(ids[start : start + BATCH], ancestors, tokens, fresh, counts)
     return indexed
+
+
+class _Pending:
+    """The entries touched in one transaction; called once it commits (registered with ``on_commit``)."""
+
+    def __init__(self):
+        self.ids = set()
+        self.done = False
+
+    def __call__(self):
+        ids, self.ids, self.done = self.ids, set(), True
+        if ids:
+            entries_reindex(entry_ids=ids)
+
+
+def _registered(pending):
+    """Whether ``pending`` will still run at commit: not run yet, and its hook not dropped by a rollback."""
+    return not pending.done and any(
+        func is pending for _sids, func, _robust in transaction.get_connection().run_on_commit
+    )
+
+
+def catalogue_touch(entry_ids):
+    """Note entries whose index rows may have gone stale: they are reindexed when the transaction commits
+    (at once outside a transaction). A savepoint rolled back drops what was noted inside it with its commit
+    hook, and a later touch starts a new list."""
+    ids = {pk for pk in entry_ids if pk is not None}
+    if not ids:
+        return
+    if not transaction.get_connection().in_atomic_block:
+        entries_reindex(entry_ids=ids)
+        return
+    pending = getattr(_local, "pending", None)
+    if pending is None or not _registered(pending):
+        pending = _local.pending = _Pending()
+        transaction.on_commit(pending, robust=True)  # a failure is logged; reindex_catalogue --check finds it
+    pending.ids.update(ids)
+
+
+def catalogue_flush():
+    """Reindex now, inside the current transaction, the entries touched so far (the commit has nothing left)."""
+    pending = getattr(_local, "pending", None)
+    if pending is not None and _registered(pending):
+        pending()
+
+
+def entry_counts_forget(entry_id):
+    """Take an entry about to be deleted out of the counts table (its index rows go with it by cascade).
+    ``entries_delete`` does this per batch; this is for a delete that came another way."""
+    if entry_id in getattr(_local, "deleting", ()):
+        return
+    catalogue_changed()
+    _counts_apply({key: -n for key, n in _contributions([entry_id]).items()})
 
 
 @transaction.atomic
@@ -169,7 +232,11 @@ def entries_delete(*, entry_ids):
     before = {}
     for start in range(0, len(ids), BATCH):
         before = _added(before, _contributions(ids[start : start + BATCH]))
-    deleted, _by_model = Entry.objects.filter(pk__in=ids).delete()
+    _local.deleting = set(ids)
+    try:
+        deleted, _by_model = Entry.objects.filter(pk__in=ids).delete()
+    finally:
+        _local.deleting = set()
     _counts_apply({key: -n for key, n in before.items()})
     return deleted
 
@@ -419,3 +486,66 @@ def catalogue_reindex_all(*, batch_size=20000, progress=None):
         catalogue_changed()
         catalogue_counts_refresh()
     return done
+
+
+# --- The check: do the index tables equal a rebuild? ----------------------------------------------------
+
+_SNAPSHOT_TABLES = (
+    (CatalogueRow, ("published_on", "kind", "level", "vector")),
+    (CatalogueRegion, ("region_id", "is_province", "published_on", "kind", "level")),
+    (CatalogueTheme, ("theme_id", "published_on", "kind", "level")),
+    (CatalogueRegionTheme, ("region_id", "theme_id", "is_province", "published_on", "kind", "level")),
+    (CatalogueSample, ("sample", "vector", "regions", "provinces", "themes", "published_on", "kind", "level")),
+)
+
+
+def _snapshot(ids):
+    """Entry id → every index row it has, as comparable values."""
+    rows = {}
+    for model, columns in _SNAPSHOT_TABLES:
+        for entry_id, *values in model.objects.filter(entry_id__in=ids).values_list("entry_id", *columns):
+            rows.setdefault(entry_id, []).append((model.__name__, *(str(value) for value in values)))
+    return {entry_id: sorted(values) for entry_id, values in rows.items()}
+
+
+@dataclass
+class CheckResult:
+    entries: list  # ids of entries whose index rows differ from a rebuild
+    counts: list  # counts-table keys (``_COUNT_KEY``) whose number differs from the index tables
+
+    @property
+    def ok(self):
+        return not self.entries and not self.counts
+
+
+def catalogue_check(*, batch_size=BATCH):
+    """Compare the index tables with a rebuild, without changing them: each batch of entries is rebuilt by
+    the very code that indexes them (``_reindex_batch``) inside a transaction that is then rolled back. Then
+    the counts table is compared with what the index tables add up to."""
+    ids = set(Entry.objects.filter(status=Status.READY).values_list("pk", flat=True))
+    for model, _columns in _SNAPSHOT_TABLES:
+        ids.update(model.objects.values_list("entry_id", flat=True).distinct())
+    ids = sorted(ids)
+    ancestors = _Ancestors()
+    differing = []
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start : start + batch_size]
+        with transaction.atomic():
+            before = _snapshot(batch)
+            _reindex_batch(batch, ancestors, None, False, False)
+            after = _snapshot(batch)
+            transaction.set_rollback(True)
+        differing.extend(pk for pk in batch if before.get(pk) != after.get(pk))
+    sql, params = _count_select()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        expected = {
+            (_as_date(month), region, theme, bool(province), kind, level): n
+            for month, region, theme, province, kind, level, n in cursor.fetchall()
+        }
+    stored = {}
+    for row in CatalogueCount.objects.all():
+        key = tuple(getattr(row, name) for name in _COUNT_KEY)
+        stored[key] = stored.get(key, 0) + row.entries
+    counts = sorted((key for key in expected.keys() | stored.keys() if expected.get(key) != stored.get(key)), key=str)
+    return CheckResult(entries=differing, counts=counts)

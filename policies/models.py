@@ -5,13 +5,73 @@ library, its exports and the subscriber digests read a single list; each kind ha
 own for the admin and the spreadsheet import.
 """
 
+import contextlib
+import contextvars
+
 from django.apps import apps
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from policies.safety import HttpURLField
+
+# --- Fields only a service may change ---------------------------------------------------------------
+
+_services_writing = contextvars.ContextVar("services_writing", default=frozenset())
+
+
+class GuardedFieldError(PermissionDenied):
+    """A save would change a field that only its service may change (an entry's ready state, an issue's
+    workflow state): the path that tried it (a form, a history revert, an import) is a side door."""
+
+
+@contextlib.contextmanager
+def guarded_writes(model):
+    """Let the code inside change ``model``'s guarded fields: the services that own them (with their
+    permission checks and audit records) wrap their saves in this, and nothing else does."""
+    label = model._meta.concrete_model._meta.label
+    token = _services_writing.set(_services_writing.get() | {label})
+    try:
+        yield
+    finally:
+        _services_writing.reset(token)
+
+
+class GuardedFieldsMixin:
+    """Refuse, at ``save()``, a change to one of ``GUARDED_FIELDS`` of a stored row unless its service is
+    writing (``guarded_writes``). The values loaded from the database are remembered (``from_db``), so the
+    check costs a query only for an instance that was not loaded (such as one rebuilt from its history)."""
+
+    GUARDED_FIELDS = ()
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._guarded_loaded = {name: getattr(instance, name) for name in cls.GUARDED_FIELDS if name in field_names}
+        return instance
+
+    def guarded_stored_values(self):
+        """The guarded fields as stored (``{}`` for a row not stored yet)."""
+        loaded = getattr(self, "_guarded_loaded", None)
+        if loaded is None or len(loaded) < len(self.GUARDED_FIELDS):
+            loaded = type(self)._base_manager.filter(pk=self.pk).values(*self.GUARDED_FIELDS).first() or {}
+        return loaded
+
+    def save(self, *args, **kwargs):
+        label = self._meta.concrete_model._meta.label
+        if self.pk is not None and label not in _services_writing.get():  # adding or not: a rebuilt row has a pk
+            stored = self.guarded_stored_values()
+            changed = [name for name in self.GUARDED_FIELDS if name in stored and getattr(self, name) != stored[name]]
+            if changed:
+                names = "、".join(str(self._meta.get_field(name).verbose_name) for name in changed)
+                raise GuardedFieldError(_("%(fields)s can only be changed through the workflow.") % {"fields": names})
+        super().save(*args, **kwargs)
+        self._guarded_loaded = {name: getattr(self, name) for name in self.GUARDED_FIELDS}
 
 
 class RegionKind(models.TextChoices):
@@ -131,7 +191,10 @@ class EntryQuerySet(models.QuerySet):
         return self.prefetch_related("regions", "themes", "partners")
 
 
-class Entry(models.Model):
+class Entry(GuardedFieldsMixin, models.Model):
+    # The ready state changes only through ``policies.services.entry_mark_ready`` / ``entry_mark_draft``.
+    GUARDED_FIELDS = ("status",)
+
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, db_index=True)
     title = models.CharField(_("title"), max_length=300, help_text=_("For a policy, the document title without 《》."))
     issuer = models.CharField(_("issuing body"), max_length=200, blank=True)
@@ -145,7 +208,7 @@ class Entry(models.Model):
     partners = models.ManyToManyField(Partner, verbose_name=_("partners"), blank=True, related_name="entries")
     issued_on = models.DateField(_("issued on"), null=True, blank=True)
     published_on = models.DateField(_("date"), help_text=_("The date the catalogue files this entry under."))
-    source_url = models.URLField(_("original text"), max_length=1000, blank=True)
+    source_url = HttpURLField(_("original text"), max_length=1000, blank=True)  # http(s) only: policies.safety
     summary = models.TextField(_("summary"), blank=True, help_text=_("Paragraphs; **bold** marks key phrases."))
     body = models.TextField(
         _("body"), blank=True, help_text=_("An analysis's long text; lines starting with ## are sub-headings.")
@@ -384,3 +447,63 @@ class CatalogueVersion(models.Model):
 
     def __str__(self):
         return str(self.number)
+
+
+class ImportJobStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be checked")
+    CHECKING = "checking", _("Checking")
+    INVALID = "invalid", _("Refused")
+    READY = "ready", _("Checked: waiting for confirmation")
+    QUEUED = "queued", _("Waiting to be imported")
+    IMPORTING = "importing", _("Importing")
+    DONE = "done", _("Imported")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ImportJob(models.Model):
+    """One spreadsheet import from the admin: checked row by row (nothing written), shown to the user, and on
+    their confirmation imported in one transaction, by a Celery task for a large file (``policies.imports``)."""
+
+    RUNNING = (ImportJobStatus.PENDING, ImportJobStatus.CHECKING, ImportJobStatus.QUEUED, ImportJobStatus.IMPORTING)
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="import_jobs",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("kind"), max_length=100)  # the model's label, "policies.Policy"
+    resource = models.CharField(max_length=200)  # the django-import-export resource, by dotted path
+    file = models.FileField(upload_to="imports/%Y/%m/", max_length=300, blank=True)
+    file_name = models.CharField(_("file name"), max_length=255)
+    file_format = models.CharField(_("format"), max_length=10)
+    file_size = models.PositiveBigIntegerField(_("file size"), default=0)
+    language = models.CharField(max_length=20, blank=True)  # the user's, for the messages
+    status = models.CharField(
+        _("status"), max_length=20, choices=ImportJobStatus.choices, default=ImportJobStatus.PENDING
+    )
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)  # {"new": n, "update": n, "skip": n}
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+
+    def __str__(self):
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def model(self):
+        return apps.get_model(self.kind)
+
+    @property
+    def is_running(self):
+        return self.status in self.RUNNING

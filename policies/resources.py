@@ -18,7 +18,20 @@ from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
 from policies.indexing import entries_reindex
-from policies.models import Analysis, Briefing, Entry, Kind, Level, Partner, Policy, Region, Status, Theme
+from policies.models import (
+    Analysis,
+    Briefing,
+    Entry,
+    Kind,
+    Level,
+    Partner,
+    Policy,
+    Region,
+    Status,
+    Theme,
+    guarded_writes,
+)
+from policies.safety import SpreadsheetSafeResourceMixin
 
 LIST_SEPARATORS = re.compile(r"\s*[,，、;；&＆/]\s*")
 
@@ -114,8 +127,12 @@ class DayWidget(widgets.DateWidget):
             raise ValueError(_("«%(value)s» is not a date like 2022-08-01") % {"value": value}) from None
 
 
-class EntryResource(resources.ModelResource):
-    """Every kind of entry in one sheet (export only: a kind's own resource imports, and pins the kind)."""
+class EntryResource(SpreadsheetSafeResourceMixin, resources.ModelResource):
+    """Every kind of entry in one sheet (export only: a kind's own resource imports, and pins the kind).
+
+    Every kind's resource derives from it, so every cell exported goes through ``policies.safety``'s
+    ``spreadsheet_cell`` (no formula reaches a spreadsheet) and ``source_url`` is checked by the model field's
+    ``validate_http_url`` on import (``clean_model_instances``)."""
 
     id = fields.Field(attribute="id", column_name="编号", widget=widgets.IntegerWidget())
     kind = fields.Field(attribute="kind", column_name="类型", widget=ChoiceWidget(Kind), readonly=True)
@@ -202,8 +219,22 @@ class EntryResource(resources.ModelResource):
                     field.clean(row)
                 except ValueError as error:
                     errors[field.attribute] = [ValidationError(str(error), code="invalid")]
+        stored = instance.guarded_stored_values() if instance.pk else {"status": Status.DRAFT}
+        user = kwargs.get("user")
+        if instance.status != stored.get("status") and user is not None and not user.has_perm("policies.mark_ready"):
+            # The ready state is entry_mark_ready's: a sheet may change it only for someone who may mark ready.
+            errors["status"] = [ValidationError(_("You may not mark entries ready."), code="permission")]
         if errors:
             raise ValidationError(errors)
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        """Save with leave to change the ready state, checked per row in ``import_instance``."""
+        instance._change_reason = "spreadsheet import"
+        user = kwargs.get("user")
+        if user is not None and getattr(user, "pk", None):
+            instance._history_user = user
+        with guarded_writes(Entry):
+            return super().save_instance(instance, is_create, row, **kwargs)
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         """Name the spreadsheet column in each message (日期: …), not the model field."""

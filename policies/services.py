@@ -1,10 +1,12 @@
 """Writes to the catalogue. Views, admin actions, commands and tasks call these, never the ORM directly."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from policies.models import Entry, Status, Theme
+from policies.indexing import catalogue_flush
+from policies.models import Entry, Region, RegionKind, Status, Theme, guarded_writes
+from policies.vocabulary import is_standard_region
 
 
 def theme_suggestions(*, text):
@@ -29,13 +31,64 @@ def entry_apply_suggested_themes(*, entry):
 
 def entry_mark_ready(*, entries, by):
     """Mark draft entries ready, so sales see them and the editor can assemble them into an issue."""
+    return _entries_set_status(entries=entries, by=by, status=Status.READY, reason="marked ready")
+
+
+def entry_mark_draft(*, entries, by):
+    """Take ready entries back to draft: they leave the library (an issue already published keeps them)."""
+    return _entries_set_status(entries=entries, by=by, status=Status.DRAFT, reason="marked draft")
+
+
+def _entries_set_status(*, entries, by, status, reason):
+    """The one way an entry's ready state changes: permission checked, each change in the entry's history
+    with its reason, the library's index updated with it. Returns the number of entries changed."""
     if not by.has_perm("policies.mark_ready"):
         raise PermissionDenied(_("You may not mark entries ready."))
     count = 0
-    with transaction.atomic():
-        for entry in Entry.objects.filter(pk__in=[e.pk for e in entries], status=Status.DRAFT).select_for_update():
-            entry.status = Status.READY
-            entry._change_reason = "marked ready"
+    with transaction.atomic(), guarded_writes(Entry):
+        ids = [e.pk for e in entries]
+        for entry in Entry.objects.filter(pk__in=ids).exclude(status=status).order_by("pk").select_for_update():
+            entry.status = status
+            entry._change_reason = reason
+            entry._history_user = by
             entry.save(update_fields=["status", "updated_at"])
             count += 1
+        catalogue_flush()
     return count
+
+
+# --- Regions ----------------------------------------------------------------------------------------
+
+
+def region_check(*, by, stored, code, kind, parent):
+    """Refuse a region write ``by`` may not make; ``stored`` is the region as it is now (None when adding).
+
+    The provinces and the GB/T 2260 vocabulary are an administrator's alone: the importer, the public pages
+    and the library rely on their names and codes. Staff with the permission add and edit cities and
+    districts below them, each under a parent of its own province (320583 under 320500 or 320000).
+    Raises ``PermissionDenied`` or ``ValidationError`` (messages for the user)."""
+    if not by.has_perm("policies.change_region" if stored else "policies.add_region"):
+        raise PermissionDenied(_("You may not change regions."))
+    if by.is_superuser:
+        return
+    if stored is not None and (stored.kind == RegionKind.PROVINCE or is_standard_region(stored.code)):
+        raise PermissionDenied(_("Provinces and the GB/T 2260 regions can only be changed by an administrator."))
+    if kind == RegionKind.PROVINCE or is_standard_region(code):
+        raise PermissionDenied(_("Only an administrator may add a province or a GB/T 2260 region."))
+    if parent is None:
+        raise ValidationError({"parent": _("A city or district belongs to a province or a city: choose it.")})
+    if code // 10000 != parent.code // 10000 or code == parent.code:
+        raise ValidationError(
+            {"code": _("The code %(code)s does not lie within %(parent)s.") % {"code": code, "parent": parent}}
+        )
+
+
+@transaction.atomic
+def region_save(*, region, by):
+    """Add or change a region after ``region_check``; re-parenting reindexes its entries (policies.receivers)."""
+    stored = Region.objects.select_for_update().filter(pk=region.pk).first() if region.pk else None
+    if region._state.adding and stored is not None:
+        raise ValidationError({"code": _("A region with this code exists already.")})
+    region_check(by=by, stored=stored, code=region.code, kind=region.kind, parent=region.parent)
+    region.save()
+    return region

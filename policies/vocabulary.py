@@ -42,6 +42,15 @@ PROVINCES = [
     (820000, "澳门特别行政区", "澳门"),
 ]
 
+
+def is_standard_region(code):
+    """Whether a region belongs to the GB/T 2260 vocabulary the catalogue ships with (read-only but for an
+    administrator: the importer, the public pages and the library rely on these names and codes)."""
+    return code in _STANDARD_CODES
+
+
+_STANDARD_CODES = frozenset(code for code, _name, _short in PROVINCES)
+
 # (slug, name, keywords): an entry whose title or summary contains a keyword is suggested the theme.
 THEMES = [
     ("business-environment", "营商环境", ["营商环境", "助企纾困", "涉企服务", "惠企", "市场主体"]),

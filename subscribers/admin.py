@@ -1,18 +1,18 @@
-import csv
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from issues.models import Issue
+from issues.workflow import TRANSITIONS, allowed_actions
+from policies.safety import SpreadsheetWriter
 from subscribers import services
 from subscribers.forms import CsvImportForm
 from subscribers.models import Delivery, DeliveryStatus, Subscriber
-from subscribers.selectors import delivery_counts, subscribers_for_export
+from subscribers.selectors import delivery_counts, delivery_progress, subscribers_for_export
 
 
 @admin.register(Subscriber)
@@ -36,7 +36,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'
         response.write("\ufeff")  # Excel opens UTF-8 CSV correctly with a BOM
-        writer = csv.writer(response)
+        writer = SpreadsheetWriter(response)  # no name or organisation reaches Excel as a formula
         writer.writerow([*services.CSV_COLUMNS, "status", "source", "consent_at", "confirmed_at"])
         for s in subscribers_for_export(queryset):
             writer.writerow(
@@ -64,6 +64,7 @@ class SubscriberAdmin(admin.ModelAdmin):
                 data=form.cleaned_data["file"].read(),
                 consented=form.cleaned_data["consented"],
                 source=form.cleaned_data["source"],
+                by=request.user,
             )
             if result.errors:
                 for error in result.errors[:20]:
@@ -104,6 +105,16 @@ class DeliveryAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.report),
                 name="subscribers_delivery_report",
             ),
+            path(
+                "progress/<int:issue_id>/",
+                self.admin_site.admin_view(self.progress),
+                name="subscribers_delivery_progress",
+            ),
+            path(
+                "publish/<int:issue_id>/<str:action>/",
+                self.admin_site.admin_view(self.confirm_publication),
+                name="subscribers_delivery_confirm_publication",
+            ),
             *super().get_urls(),
         ]
 
@@ -136,6 +147,42 @@ class DeliveryAdmin(admin.ModelAdmin):
             "can_retry": self.has_change_permission(request),
         }
         return render(request, "admin/subscribers/delivery/report.html", context)
+
+    def progress(self, request, issue_id):
+        """An issue's digests as JSON, for the live progress on its admin page."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return JsonResponse(delivery_progress(issue_id=issue_id))
+
+    def confirm_publication(self, request, issue_id, action):
+        """Before "publish now" or "schedule": who will be mailed. The page's form posts to the issue's workflow
+        step, which publishes (or schedules) as it always did."""
+        if action not in ("publish", "schedule"):
+            raise Http404
+        issue = get_object_or_404(Issue.objects.select_related("series"), pk=issue_id)
+        preview = services.fanout_confirmation(issue=issue, by=request.user)
+        issue_url = reverse("admin:issues_issue_change", args=[issue.pk])
+        if action not in allowed_actions(issue, request.user):
+            messages.error(
+                request,
+                _("“%(action)s” is not possible for an issue that is %(status)s.")
+                % {"action": TRANSITIONS[action].label, "status": issue.get_status_display()},
+            )
+            return redirect(issue_url)
+        title = _("Publish %(issue)s now?") if action == "publish" else _("Schedule %(issue)s?")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": Issue._meta,
+            "title": title % {"issue": issue},
+            "issue": issue,
+            "action": action,
+            "label": TRANSITIONS[action].label,
+            "preview": preview,
+            "publish_at": request.GET.get("publish_at", ""),
+            "workflow_url": reverse("admin:issues_issue_workflow", args=[issue.pk, action]),
+            "issue_url": issue_url,
+        }
+        return render(request, "admin/issues/issue/confirm_publication.html", context)
 
     def changelist_view(self, request, extra_context=None):
         issues = Issue.objects.filter(deliveries__isnull=False).distinct().select_related("series")[:12]

@@ -58,3 +58,13 @@ class CsvImportForm(forms.Form):
         required=False,
         help_text=_("Otherwise each one receives a confirmation mail and gets nothing until they confirm."),
     )
+
+    def clean_file(self):
+        from policies.imports import ImportRefused, import_file_check_size
+
+        uploaded = self.cleaned_data["file"]
+        try:
+            import_file_check_size(uploaded.size)  # DGD_IMPORT_MAX_FILE_SIZE, as for the catalogue's imports
+        except ImportRefused as refused:
+            raise forms.ValidationError(refused.messages) from None
+        return uploaded

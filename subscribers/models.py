@@ -1,6 +1,7 @@
 """Subscribers (double opt-in, preferences) and one delivery row per (issue, subscriber)."""
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from issues.models import Issue
@@ -43,6 +44,12 @@ class Subscriber(models.Model):
     consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
+    preferences_requested_at = models.DateTimeField(
+        _("preferences asked for at"),
+        null=True,
+        blank=True,
+        help_text=_("When the current preferences were asked for; an older confirmation link is refused."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -61,6 +68,27 @@ class Subscriber(models.Model):
         return self.status == SubscriberStatus.CONFIRMED
 
 
+class ConfirmationRequest(models.Model):
+    """One subscription request awaiting confirmation: the preferences asked for stay here, and the mailed link
+    carries only a signed random nonce. Used once; refused when older than an unsubscribe or a newer change."""
+
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.CASCADE, related_name="confirmation_requests", verbose_name=_("subscriber")
+    )
+    nonce = models.CharField(_("nonce"), max_length=64, unique=True)
+    preferences = models.JSONField(_("preferences"), default=dict)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("confirmation request")
+        verbose_name_plural = _("confirmation requests")
+
+    def __str__(self):
+        return f"{self.subscriber} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     SENDING = "sending", _("Sending")
@@ -70,7 +98,9 @@ class DeliveryStatus(models.TextChoices):
 
 
 class Delivery(models.Model):
-    """One issue for one subscriber. Created once (unique pair), claimed by a chunk task, then marked."""
+    """One issue for one subscriber. Created once (unique pair); a chunk task claims it under a lease (``claim``,
+    ``lease_until``, renewed while the chunk is sending), then marks it sent the moment the SMTP server accepted
+    it. A lease that runs out (a dead worker) puts the row back to pending."""
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("issue"))
     subscriber = models.ForeignKey(
@@ -79,10 +109,17 @@ class Delivery(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    attempts = models.PositiveSmallIntegerField(
+        _("attempts"), default=0, help_text=_("Times the message was handed to the SMTP server.")
+    )
+    claims = models.PositiveSmallIntegerField(
+        _("claims"), default=0, help_text=_("Times a sender took the row (a dead sender's claim counts too).")
+    )
     error = models.TextField(_("error"), blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    claim = models.UUIDField(_("claim"), null=True, blank=True)
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
@@ -92,7 +129,37 @@ class Delivery(models.Model):
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
         constraints = [models.UniqueConstraint(fields=["issue", "subscriber"], name="delivery_once_per_issue")]
-        indexes = [models.Index(fields=["issue", "status"], name="delivery_issue_status")]
+        indexes = [
+            models.Index(fields=["issue", "status"], name="delivery_issue_status"),
+            # The periodic check looks at open rows only, across issues: a small partial index.
+            models.Index(
+                fields=["status", "issue"],
+                name="delivery_open",
+                condition=models.Q(status__in=["pending", "sending"]),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.issue} → {self.subscriber}"
+
+
+class Fanout(models.Model):
+    """The fan-out of one published issue: seen when the publication is, done once its deliveries exist. The
+    periodic check finds a publication whose fan-out never got done, and issues whose queued tasks were lost."""
+
+    issue = models.OneToOneField(
+        Issue, on_delete=models.CASCADE, primary_key=True, related_name="fanout", verbose_name=_("issue")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    deliveries_created_at = models.DateTimeField(_("deliveries created at"), null=True, blank=True)
+    recipients = models.PositiveIntegerField(_("deliveries"), default=0)
+    woken_at = models.DateTimeField(
+        _("tasks last queued at"), null=True, blank=True, help_text=_("When chunk tasks were last queued for it.")
+    )
+
+    class Meta:
+        verbose_name = _("fan-out")
+        verbose_name_plural = _("fan-outs")
+
+    def __str__(self):
+        return str(self.issue)

@@ -2,6 +2,7 @@
 
 
 def on_issue_published(sender, issue_id, **kwargs):
-    from subscribers.services import deliveries_create_for_issue
+    """Queue the fan-out task once the publication has committed; never fails the publishing request."""
+    from subscribers.services import fanout_start
 
-    deliveries_create_for_issue(issue_id=issue_id)
+    fanout_start(issue_id=issue_id)

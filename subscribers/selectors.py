@@ -1,8 +1,12 @@
 """Reads: subscribers' preferences, what a digest holds for a set of preferences, delivery reports."""
 
+from collections import Counter
+
 from django.db.models import Count
 
-from subscribers.models import Delivery, DeliveryStatus, Scope, Subscriber
+from issues.selectors import issue_data
+from subscribers.models import ConfirmationRequest, Delivery, DeliveryStatus, Fanout, Scope, Subscriber
+from subscribers.tokens import BadToken, StaleToken, UsedToken, read_confirm_token
 
 
 def subscriber_preferences(subscriber):
@@ -73,3 +77,50 @@ def deliveries_failed(*, issue_id):
 def subscribers_for_export(queryset=None):
     queryset = Subscriber.objects.all() if queryset is None else queryset
     return queryset.prefetch_related("provinces", "themes").order_by("id")
+
+
+def confirmation_request_refusal(request, subscriber):
+    """Why a confirmation request may not be used (an exception to raise), or None. A request is used once, and
+    never undoes an unsubscribe or a preference change made after it was asked for."""
+    if request.used_at is not None:
+        return UsedToken("already used")
+    for later in (subscriber.unsubscribed_at, subscriber.preferences_requested_at):
+        if later is not None and request.created_at <= later:
+            return StaleToken("superseded")
+    return None
+
+
+def confirmation_request_from_token(token):
+    """The usable confirmation request a link names (for its page); raises BadToken, UsedToken or StaleToken."""
+    request = ConfirmationRequest.objects.select_related("subscriber").filter(nonce=read_confirm_token(token)).first()
+    if request is None:
+        raise BadToken("no such request")
+    refusal = confirmation_request_refusal(request, request.subscriber)
+    if refusal is not None:
+        raise refusal
+    return request
+
+
+def fanout_preview(*, issue):
+    """Who publishing ``issue`` now would mail: ``{"confirmed", "recipients", "nothing"}`` — the confirmed
+    subscribers, those whose digest would hold something, and those whose preferences select none of its entries
+    (they only take what matches them, and nothing does: they get no mail)."""
+    data = issue_data(issue)  # what publishing it publishes (or, once published, what it published)
+    groups = Counter(
+        preferences_key(subscriber_preferences(subscriber))
+        for subscriber in Subscriber.objects.confirmed().prefetch_related("provinces", "themes")
+    )
+    nothing = 0
+    for (scope, provinces, themes), count in groups.items():
+        content = digest_content(data, scope=scope, provinces=provinces, themes=themes)
+        if not content["matching"] and not content["sections"]:
+            nothing += count
+    confirmed = sum(groups.values())
+    return {"confirmed": confirmed, "recipients": confirmed - nothing, "nothing": nothing}
+
+
+def delivery_progress(*, issue_id):
+    """An issue's digests as the admin follows them: ``delivery_counts`` and whether the fan-out (creating the
+    deliveries after publication) is ``done``."""
+    fanout = Fanout.objects.filter(pk=issue_id).values_list("deliveries_created_at", flat=True).first()
+    return {**delivery_counts(issue_id=issue_id), "fanout_done": fanout is not None}

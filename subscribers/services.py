@@ -1,34 +1,52 @@
 """Writes: subscribing (double opt-in), preferences, unsubscribing, CSV import, and the delivery pipeline —
-fan-out on publish, chunk sending, retries and the sweeper."""
+fan-out on publish, chunk sending under leases, retries and the periodic check."""
 
+import contextlib
 import csv
 import io
 import logging
 import math
 import smtplib
+import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Count, F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as BrokerError
 
-from issues.models import Issue
+from issues.models import Issue, IssueEvent, IssueStatus
 from issues.selectors import issue_data
 from policies.models import Region, RegionKind, Theme
 from subscribers.digests import DigestRenderer, absolute, personal_links, personalise, personalise_raw
-from subscribers.models import Delivery, DeliveryStatus, Scope, Subscriber, SubscriberStatus
-from subscribers.selectors import preferences_key, subscriber_preferences
-from subscribers.tokens import BadToken, confirm_token, read_confirm_token, read_manage_token
+from subscribers.models import (
+    ConfirmationRequest,
+    Delivery,
+    DeliveryStatus,
+    Fanout,
+    Scope,
+    Subscriber,
+    SubscriberStatus,
+)
+from subscribers.selectors import (
+    confirmation_request_refusal,
+    fanout_preview,
+    preferences_key,
+    subscriber_preferences,
+)
+from subscribers.tokens import BadToken, confirm_token, new_nonce, read_confirm_token, read_manage_token
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +76,9 @@ def _apply_preferences(subscriber, preferences):
 
 def subscriber_subscribe(*, email, name="", organisation="", provinces=(), themes=(), scope=Scope.WHOLE, source="web"):
     """Ask for a subscription. Whatever the address's state, the caller answers the same ("check your inbox");
-    only the mail differs: a new or unconfirmed address gets a confirmation link carrying the preferences asked
-    for (nothing of an existing subscriber changes until that link is opened), a confirmed one gets its
-    preference-centre link."""
+    only the mail differs: a new or unconfirmed address gets a confirmation link for a request that keeps the
+    preferences asked for on the server (nothing of an existing subscriber changes until that link is used), a
+    confirmed one gets its preference-centre link."""
     email = normalise_email(email)
     preferences = clean_preferences(provinces=provinces, themes=themes, scope=scope)
     with transaction.atomic():
@@ -75,19 +93,35 @@ def subscriber_subscribe(*, email, name="", organisation="", provinces=(), theme
         )
         if created:
             _apply_preferences(subscriber, preferences)
-        details = {"name": name.strip(), "organisation": organisation.strip()}
-        transaction.on_commit(lambda: _enqueue_subscriber_mail(subscriber.pk, {**preferences, **details}))
+        preferences = {**preferences, "name": name.strip(), "organisation": organisation.strip()}
+        request_id = None
+        if not subscriber.is_confirmed:
+            request_id = _confirmation_request_create(subscriber=subscriber, preferences=preferences).pk
+        transaction.on_commit(lambda: _enqueue_subscriber_mail(subscriber.pk, preferences, request_id))
     return subscriber
 
 
-def _enqueue_subscriber_mail(subscriber_id, preferences):
+def _confirmation_request_create(*, subscriber, preferences):
+    """A request awaiting confirmation, holding the preferences asked for; the link names only its nonce."""
+    now = timezone.now()
+    # Requests whose links have expired can go (their links no longer verify anyway).
+    subscriber.confirmation_requests.filter(
+        created_at__lt=now - timedelta(seconds=settings.SUBSCRIBERS_CONFIRM_MAX_AGE)
+    ).delete()
+    return ConfirmationRequest.objects.create(
+        subscriber=subscriber, nonce=new_nonce(), preferences=preferences, created_at=now
+    )
+
+
+def _enqueue_subscriber_mail(subscriber_id, preferences, request_id=None):
     from subscribers.tasks import send_subscriber_mail
 
-    send_subscriber_mail.delay(subscriber_id, preferences)
+    send_subscriber_mail.delay(subscriber_id, preferences, request_id)
 
 
-def subscriber_send_confirmation(*, subscriber_id, preferences):
-    """The confirmation mail (or, for a confirmed address, a mail with its preference-centre link)."""
+def subscriber_send_confirmation(*, subscriber_id, preferences, request_id=None):
+    """The confirmation mail for the request ``request_id`` (one is made for ``preferences`` when none is given),
+    or, for a confirmed address, a mail with its preference-centre link."""
     subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
     if subscriber is None:
         return None
@@ -95,7 +129,10 @@ def subscriber_send_confirmation(*, subscriber_id, preferences):
     if subscriber.is_confirmed:
         kind, context = "already", {"manage_url": links["manage"]}
     else:
-        token = confirm_token(subscriber_id=subscriber.pk, preferences=preferences)
+        request = subscriber.confirmation_requests.filter(pk=request_id).first() if request_id else None
+        if request is None:
+            request = _confirmation_request_create(subscriber=subscriber, preferences=preferences)
+        token = confirm_token(request.nonce)
         kind = "confirm"
         context = {
             "confirm_url": absolute(reverse("subscribers:confirm", args=[token])),
@@ -124,13 +161,25 @@ def send_templated_mail(prefix, context, *, to, headers=None, connection=None):
 
 
 def subscriber_confirm(*, token):
-    """Open a confirmation link: the subscription is confirmed with the preferences it carries. Raises BadToken."""
-    subscriber_id, preferences = read_confirm_token(token)
+    """Use a confirmation link (a POST from its page): the subscription is confirmed with the preferences of the
+    request it names, and the request is spent. Raises BadToken for a bad link, UsedToken for a used one and
+    StaleToken for one asked for before the subscriber's last unsubscribe or preference change."""
+    nonce = read_confirm_token(token)
     with transaction.atomic():
-        subscriber = Subscriber.objects.select_for_update().filter(pk=subscriber_id).first()
-        if subscriber is None:
-            raise BadToken("no such subscriber")
+        subscriber_id = ConfirmationRequest.objects.filter(nonce=nonce).values_list("subscriber_id", flat=True).first()
+        if subscriber_id is None:
+            raise BadToken("no such request")
+        # The subscriber first, then the request: the order unsubscribing and the preference centre lock in.
+        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber_id)
+        request = ConfirmationRequest.objects.select_for_update().get(nonce=nonce)
+        refusal = confirmation_request_refusal(request, subscriber)
+        if refusal is not None:
+            raise refusal
+        preferences = request.preferences
         now = timezone.now()
+        request.used_at = now
+        request.save(update_fields=["used_at"])
+        subscriber.preferences_requested_at = request.created_at
         if preferences.get("name"):
             subscriber.name = preferences["name"]
         if preferences.get("organisation"):
@@ -155,24 +204,31 @@ def subscriber_from_manage_token(token):
 
 
 def subscriber_update_preferences(*, subscriber, name, organisation, provinces, themes, scope):
+    """Save the preference centre's form. Confirmation links asked for before now no longer apply."""
     preferences = clean_preferences(provinces=provinces, themes=themes, scope=scope)
     with transaction.atomic():
+        Subscriber.objects.select_for_update().filter(pk=subscriber.pk).first()
         subscriber.name, subscriber.organisation = name.strip(), organisation.strip()
         subscriber.scope = preferences["scope"]
+        subscriber.preferences_requested_at = timezone.now()
         subscriber.save()
         _apply_preferences(subscriber, preferences)
     return subscriber
 
 
 def subscriber_unsubscribe(*, subscriber_id):
-    """Leave at once. Idempotent. Deliveries not yet claimed by a sender are skipped."""
+    """Leave at once. Idempotent; ``unsubscribed_at`` records the latest request to leave, so no confirmation link
+    asked for before it can subscribe the address again. Deliveries not yet claimed by a sender are skipped."""
     now = timezone.now()
     with transaction.atomic():
-        changed = (
-            Subscriber.objects.filter(pk=subscriber_id)
-            .exclude(status=SubscriberStatus.UNSUBSCRIBED)
-            .update(status=SubscriberStatus.UNSUBSCRIBED, unsubscribed_at=now, updated_at=now)
+        status = Subscriber.objects.select_for_update().filter(pk=subscriber_id).values_list("status", flat=True)
+        status = status.first()
+        if status is None:
+            return False
+        Subscriber.objects.filter(pk=subscriber_id).update(
+            status=SubscriberStatus.UNSUBSCRIBED, unsubscribed_at=now, updated_at=now
         )
+        changed = status != SubscriberStatus.UNSUBSCRIBED
         Delivery.objects.filter(subscriber_id=subscriber_id, status=DeliveryStatus.PENDING).update(
             status=DeliveryStatus.SKIPPED, error="unsubscribed", updated_at=now
         )
@@ -195,13 +251,36 @@ def _split(value):
     return [part.strip() for part in (value or "").replace("|", ";").replace("，", ";").split(";") if part.strip()]
 
 
-def subscribers_import_csv(*, data, consented, source):
+def subscribers_import_csv(*, data, consented, source, by=None):
     """Import subscribers from CSV (columns: email, name, organisation, provinces, themes, scope; provinces by
     code or short name, several separated by ';'). Known addresses are left as they are. Imported addresses
     confirm by mail unless ``consented`` (they agreed elsewhere: ``source`` says where). Malformed rows are
-    reported by line and nothing is written."""
-    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-    reader = csv.DictReader(io.StringIO(text))
+    reported by line and nothing is written; so is a file that is not UTF-8 text, or has more than
+    ``DGD_SUBSCRIBERS_IMPORT_MAX_ROWS`` rows. ``by``, the acting user (the admin), needs the add permission."""
+    if by is not None and not by.has_perm("subscribers.add_subscriber"):
+        raise PermissionDenied(_("You may not import subscribers."))
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return ImportResult(
+                errors=[
+                    _(
+                        "The CSV file is not UTF-8: save it from Excel as “CSV UTF-8 (comma delimited)” and import "
+                        "it again."
+                    )
+                ]
+            )
+    if "\x00" in data:
+        return ImportResult(errors=[_("The file contains a NUL character: it is not a CSV file.")])
+    try:
+        result = _subscribers_import_rows(csv.DictReader(io.StringIO(data, newline="")), consented, source)
+    except csv.Error as error:
+        return ImportResult(errors=[_("The CSV file cannot be read: %(error)s") % {"error": error}])
+    return result
+
+
+def _subscribers_import_rows(reader, consented, source):
     if not reader.fieldnames or "email" not in [f.strip().lower() for f in reader.fieldnames]:
         return ImportResult(errors=["line 1: an 'email' column is required"])
     province_by_name = {}
@@ -211,8 +290,24 @@ def subscribers_import_csv(*, data, consented, source):
     for slug, name in Theme.objects.values_list("slug", "name"):
         theme_by_name.update({slug: slug, name: slug})
     rows, result, seen = [], ImportResult(), set()
+    limit = settings.DGD_SUBSCRIBERS_IMPORT_MAX_ROWS
     for line, row in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+        if line - 1 > limit:
+            return ImportResult(
+                errors=[_("The file has more than %(limit)d rows: import it in parts.") % {"limit": limit}]
+            )
+        # DictReader puts surplus cells in a list under the key None.
+        row = {(k or "").strip().lower(): v.strip() if isinstance(v, str) else "" for k, v in row.items()}
+        too_long = [
+            column
+            for column, size in (("name", 100), ("organisation", 200))
+            if len(row.get(column, "")) > size
+        ]
+        if too_long:
+            result.errors.append(
+                _("Line %(line)d: %(column)s is too long.") % {"line": line, "column": "、".join(too_long)}
+            )
+            continue
         email = normalise_email(row.get("email", ""))
         try:
             validate_email(email)
@@ -266,50 +361,97 @@ def subscribers_import_csv(*, data, consented, source):
     return result
 
 
-# --- Delivery: fan-out, chunks, retries, sweeper ---------------------------------------------------
+# --- Delivery: fan-out, chunks, leases, retries, the periodic check -------------------------------
+#
+# The database is the queue's truth; Redis only wakes workers (docs/delivery.md). A chunk task claims due
+# pending rows under a lease it renews while sending, records each message as sent the moment the SMTP server
+# accepted it, and queues a successor while due rows remain. The periodic check (deliveries_check) puts a dead
+# sender's rows back when their lease runs out, queues tasks again for an issue whose tasks were lost, and
+# fans out a publication whose fan-out never ran. Every task may run twice: a claim takes only pending rows.
+
+FANOUT_WINDOW = timedelta(days=2)  # the check fans out publications of this recent past only
+DB_ERRORS = (OperationalError, InterfaceError)
+BROKER_ERRORS = (BrokerError, OSError)  # kombu raises its OperationalError for an unreachable broker
+DB_WAIT = 30  # seconds a sending chunk waits through a database restart before it gives up (the task retries)
+
+
+def fanout_start(*, issue_id):
+    """On publication, after its commit: queue the task that creates the deliveries. Never raises (the editor's
+    request must not fail over it): if the task cannot be queued, the periodic check fans the issue out."""
+    from subscribers.tasks import create_deliveries
+
+    def enqueue():
+        try:
+            create_deliveries.delay(issue_id)
+        except BROKER_ERRORS:
+            logger.exception("issue %s: the fan-out task could not be queued; the periodic check will run it", issue_id)
+
+    transaction.on_commit(enqueue)
 
 
 def deliveries_create_for_issue(*, issue_id):
-    """One delivery per confirmed subscriber, in one transaction (a second call adds only newcomers); the chunk
-    tasks are enqueued once it commits. Returns the number of rows created."""
+    """One delivery per confirmed subscriber, in one transaction that also records the issue's fan-out as done;
+    the chunk tasks are queued once it commits. Idempotent: once done, a second call creates nothing. Returns
+    the number of rows created."""
     now = timezone.now()
     with transaction.atomic():
         issue = Issue.objects.select_for_update().get(pk=issue_id)
-        before = Delivery.objects.filter(issue=issue).count()
+        fanout, _ = Fanout.objects.get_or_create(issue=issue)
+        if fanout.deliveries_created_at is not None:
+            return 0
         subscriber_ids = Subscriber.objects.confirmed().values_list("pk", flat=True).order_by("pk")
         Delivery.objects.bulk_create(
             [Delivery(issue=issue, subscriber_id=pk, updated_at=now) for pk in subscriber_ids.iterator()],
             batch_size=2000,
             ignore_conflicts=True,
         )
-        created = Delivery.objects.filter(issue=issue).count() - before
-        pending = Delivery.objects.filter(issue=issue, status=DeliveryStatus.PENDING).count()
-        transaction.on_commit(lambda: enqueue_chunks(issue_id=issue_id, rows=pending))
-    logger.info("issue %s: %s deliveries created, %s pending", issue_id, created, pending)
+        created = Delivery.objects.filter(issue=issue).count()
+        Fanout.objects.filter(pk=issue.pk).update(deliveries_created_at=now, recipients=created, woken_at=now)
+        transaction.on_commit(lambda: enqueue_chunks(issue_id=issue_id, rows=created))
+    logger.info("issue %s: %s deliveries created", issue_id, created)
     return created
 
 
 def enqueue_chunks(*, issue_id, rows, countdown=None):
+    """Wake workers: a chunk task for every ``SUBSCRIBERS_CHUNK_SIZE`` rows. Never raises for an unreachable
+    broker (the periodic check queues tasks again for due rows nothing has moved); returns whether it could."""
     from subscribers.tasks import send_digest_chunk
 
-    for _ in range(math.ceil(rows / settings.SUBSCRIBERS_CHUNK_SIZE)):
-        send_digest_chunk.apply_async((issue_id,), countdown=countdown)
+    try:
+        for _ in range(math.ceil(rows / settings.SUBSCRIBERS_CHUNK_SIZE)):
+            send_digest_chunk.apply_async((issue_id,), countdown=countdown)
+    except BROKER_ERRORS:
+        logger.warning("issue %s: chunk tasks could not be queued; the periodic check will", issue_id, exc_info=True)
+        return False
+    return True
+
+
+def _due(now):
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
 
 
 def _claim(*, issue_id, limit, now):
-    """Take up to ``limit`` due pending rows for this worker (rows another worker holds are skipped)."""
+    """Take up to ``limit`` due pending rows under a new lease (rows another sender is claiming are skipped).
+    Returns the claim's id and the rows' ids."""
+    claim = uuid.uuid4()
     with transaction.atomic():
         due = (
             Delivery.objects.filter(issue_id=issue_id, status=DeliveryStatus.PENDING)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .filter(_due(now))
             .order_by("id")
             .select_for_update(skip_locked=True)
         )
         ids = list(due.values_list("pk", flat=True)[:limit])
-        Delivery.objects.filter(pk__in=ids).update(
-            status=DeliveryStatus.SENDING, claimed_at=now, updated_at=now, attempts=F("attempts") + 1
-        )
-    return ids
+        if ids:
+            Delivery.objects.filter(pk__in=ids).update(
+                status=DeliveryStatus.SENDING,
+                claim=claim,
+                claimed_at=now,
+                lease_until=now + timedelta(seconds=settings.SUBSCRIBERS_LEASE),
+                updated_at=now,
+                claims=F("claims") + 1,
+            )
+    return claim, ids
 
 
 def classify_error(error):
@@ -336,12 +478,14 @@ class ChunkResult:
     skipped: int = 0
     retry: int = 0
     failed: int = 0
+    lost: int = 0  # rows whose lease ran out while this chunk held them (another sender has them now)
 
 
 def deliveries_send_chunk(*, issue_id, limit=None):
-    """Claim a chunk of this issue's pending deliveries and send them over one SMTP connection."""
+    """Claim a chunk of this issue's due pending deliveries and send them over one SMTP connection; queue a
+    successor while due rows remain (so an emptied Redis costs nothing while a chunk is sending)."""
     now = timezone.now()
-    ids = _claim(issue_id=issue_id, limit=limit or settings.SUBSCRIBERS_CHUNK_SIZE, now=now)
+    claim, ids = _claim(issue_id=issue_id, limit=limit or settings.SUBSCRIBERS_CHUNK_SIZE, now=now)
     result = ChunkResult(claimed=len(ids))
     if not ids:
         return result
@@ -380,33 +524,114 @@ def deliveries_send_chunk(*, issue_id, limit=None):
         outgoing = [(d, r) for d, r in outgoing if d.subscriber_id not in gone]
     for reason, pks in skipped.items():
         if pks:
-            Delivery.objects.filter(pk__in=pks).update(status=DeliveryStatus.SKIPPED, error=reason, updated_at=now)
+            Delivery.objects.filter(pk__in=pks, claim=claim).update(
+                status=DeliveryStatus.SKIPPED, error=reason, claim=None, lease_until=None, updated_at=now
+            )
             result.skipped += len(pks)
     if outgoing:
-        _send(issue_id=issue_id, outgoing=outgoing, result=result)
+        _send(issue_id=issue_id, claim=claim, outgoing=outgoing, result=result)
+    if Delivery.objects.filter(issue_id=issue_id, status=DeliveryStatus.PENDING).filter(_due(timezone.now())).exists():
+        enqueue_chunks(issue_id=issue_id, rows=1)
     return result
 
 
-def _send(*, issue_id, outgoing, result):
-    connection = get_connection(fail_silently=False)
+class _Sender:
+    """The database side of one chunk being sent: its lease and the per-message marks."""
+
+    def __init__(self, *, claim, ids):
+        self.claim = claim
+        self.held = set(ids)
+        self.renewed_at = time.monotonic()
+        self.table = connection.ops.quote_name(Delivery._meta.db_table)
+        self.cursor = None
+        self.reconnected = False
+
+    def _database(self, operation, *, what):
+        """Run ``operation`` (autocommit writes that are safe to repeat), waiting through a database restart:
+        on a lost connection, reconnect and try again with backoff for up to ``DB_WAIT`` seconds, then raise."""
+        deadline = time.monotonic() + DB_WAIT
+        delay = 0.25
+        while True:
+            try:
+                return operation()
+            except DB_ERRORS:
+                self.cursor, self.reconnected = None, True
+                if connection.in_atomic_block or time.monotonic() + delay > deadline:
+                    raise
+                logger.warning("%s: the database is unreachable, trying again in %.1f s", what, delay, exc_info=True)
+                connection.close()  # the next query reconnects
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    def _cursor(self):
+        if self.cursor is None:
+            self.cursor = connection.cursor()
+            if connection.vendor == "postgresql":
+                # A mark is one single-row commit per message; not waiting for its WAL flush halves its cost. A
+                # PostgreSQL crash (not a restart, which flushes) may then forget the last fraction of a second
+                # of marks: those messages would be sent again. docs/delivery.md.
+                self.cursor.execute("SET synchronous_commit TO off")
+        return self.cursor
+
+    def close(self):
+        if self.cursor is not None and connection.vendor == "postgresql":
+            with contextlib.suppress(DB_ERRORS):  # a lost connection took the setting with it
+                self.cursor.execute("RESET synchronous_commit")
+        self.cursor = None
+
+    def mark_sent(self, delivery_id):
+        """Record one message as sent, the moment the SMTP server accepted it: whoever holds the row now (a
+        sender whose lease ran out may find another holding it), the message was sent."""
+        now = timezone.now()
+
+        def mark():
+            self._cursor().execute(
+                f"UPDATE {self.table} SET status = %s, sent_at = %s, updated_at = %s, error = '', "
+                "attempts = attempts + 1, claim = NULL, lease_until = NULL WHERE id = %s AND status <> %s",
+                [DeliveryStatus.SENT, now, now, delivery_id, DeliveryStatus.SENT],
+            )
+
+        self._database(mark, what="marking a digest sent")
+        self.held.discard(delivery_id)
+
+    def keep(self, delivery_id):
+        """Whether this sender still holds the row; renews the lease every third of it (and after the database
+        came back), finding out which rows another sender took over meanwhile."""
+        if self.reconnected or time.monotonic() - self.renewed_at >= settings.SUBSCRIBERS_LEASE / 3:
+            self.renew()
+        return delivery_id in self.held
+
+    def renew(self):
+        def renew():
+            now = timezone.now()
+            rows = Delivery.objects.filter(pk__in=self.held, claim=self.claim, status=DeliveryStatus.SENDING)
+            if rows.update(lease_until=now + timedelta(seconds=settings.SUBSCRIBERS_LEASE)) < len(self.held):
+                self.held = set(rows.values_list("pk", flat=True))
+
+        self._database(renew, what="renewing a chunk's lease")
+        self.renewed_at, self.reconnected = time.monotonic(), False
+
+
+def _smtp_timeout():
+    """A send may block at most half a lease: the lease is renewed every third of it, between messages."""
+    limit = max(settings.SUBSCRIBERS_LEASE / 2, 1)
+    return min(settings.EMAIL_TIMEOUT, limit) if settings.EMAIL_TIMEOUT else limit
+
+
+def _send(*, issue_id, claim, outgoing, result):
+    connection_ = get_connection(fail_silently=False, timeout=_smtp_timeout())
     # With Django's SMTP backend, send the pre-built bytes over its smtplib connection (what its own
     # send_messages does after building the MIME message); any other backend gets EmailMessage objects.
-    raw_smtp = type(connection) is SmtpBackend
+    raw_smtp = type(connection_) is SmtpBackend
     envelope_from = sanitize_address(settings.SUBSCRIBERS_FROM_EMAIL, "utf-8")
-    sent, transient, permanent = [], [], []
-    mark_every = settings.SUBSCRIBERS_MARK_EVERY
+    sender = _Sender(claim=claim, ids=[d.pk for d, _ in outgoing])
+    transient, permanent = [], []
     opened = False
-
-    def flush():
-        if sent:
-            Delivery.objects.filter(pk__in=sent, status=DeliveryStatus.SENDING).update(
-                status=DeliveryStatus.SENT, sent_at=timezone.now(), updated_at=timezone.now(), error=""
-            )
-            result.sent += len(sent)
-            sent.clear()
-
     try:
         for delivery, rendered in outgoing:
+            if not sender.keep(delivery.pk):
+                result.lost += 1
+                continue
             subscriber = delivery.subscriber
             personal = {
                 "subscriber_id": subscriber.pk,
@@ -417,55 +642,60 @@ def _send(*, issue_id, outgoing, result):
             raw = personalise_raw(rendered, **personal) if raw_smtp else None
             try:
                 if not opened:
-                    connection.open()
+                    connection_.open()
                     opened = True
                 if raw is not None:
-                    connection.connection.sendmail(envelope_from, [subscriber.email], raw)
+                    connection_.connection.sendmail(envelope_from, [subscriber.email], raw)
                 else:
-                    connection.send_messages([personalise(rendered, **personal)])
+                    connection_.send_messages([personalise(rendered, **personal)])
             except Exception as error:  # classified below: transient ones are retried, the others recorded
                 is_transient, description = classify_error(error)
                 (transient if is_transient else permanent).append((delivery, description))
                 if isinstance(error, (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError)) or not opened:
-                    connection.close()
+                    connection_.close()
                     opened = False
                 continue
-            sent.append(delivery.pk)
-            if len(sent) >= mark_every:
-                flush()
+            sender.mark_sent(delivery.pk)
+            result.sent += 1
     finally:
-        flush()
         if opened:
             try:
-                connection.close()
+                connection_.close()
             except Exception:  # the connection may be gone already
                 logger.warning("closing the SMTP connection failed", exc_info=True)
-        _record_failures(issue_id=issue_id, transient=transient, permanent=permanent, result=result)
+        # Rows never tried (an error stopped the chunk) keep their lease until it runs out: the periodic check
+        # then puts them back, and fails a row that keeps killing its senders.
+        try:
+            _record_failures(issue_id=issue_id, claim=claim, transient=transient, permanent=permanent, result=result)
+        except DB_ERRORS:  # the database is gone: the lease runs out and the periodic check puts them back
+            logger.warning("issue %s: failures not recorded; the lease will run out", issue_id, exc_info=True)
+        sender.close()
 
 
-def _record_failures(*, issue_id, transient, permanent, result):
+def _record_failures(*, issue_id, claim, transient, permanent, result):
     now = timezone.now()
+    held = Delivery.objects.filter(claim=claim, status=DeliveryStatus.SENDING)
+    done = {"claim": None, "lease_until": None, "updated_at": now, "attempts": F("attempts") + 1}
     for delivery, description in permanent:
-        Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED, error=description, updated_at=now)
+        held.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED, error=description, **done)
         result.failed += 1
     # Rows retried after different delays each get chunk tasks due at their own time: one task due at the
-    # shortest delay would find the later rows not yet due, and they would wait for the sweeper.
+    # shortest delay would find the later rows not yet due, and they would wait for the periodic check.
     retry_rows = Counter()
     for delivery, description in transient:
-        attempts = delivery.attempts  # loaded after the claim counted this attempt
+        attempts = delivery.attempts + 1  # this try counted
         if attempts >= settings.SUBSCRIBERS_MAX_ATTEMPTS:
-            Delivery.objects.filter(pk=delivery.pk).update(
-                status=DeliveryStatus.FAILED, error=f"{description} (after {attempts} attempts)", updated_at=now
+            held.filter(pk=delivery.pk).update(
+                status=DeliveryStatus.FAILED, error=f"{description} (after {attempts} attempts)", **done
             )
             result.failed += 1
             continue
         delay = backoff(attempts)
-        Delivery.objects.filter(pk=delivery.pk).update(
+        held.filter(pk=delivery.pk).update(
             status=DeliveryStatus.PENDING,
             error=description,
             next_attempt_at=now + timedelta(seconds=delay),
-            claimed_at=None,
-            updated_at=now,
+            **done,
         )
         retry_rows[delay] += 1
         result.retry += 1
@@ -473,41 +703,81 @@ def _record_failures(*, issue_id, transient, permanent, result):
         enqueue_chunks(issue_id=issue_id, rows=rows, countdown=delay)
 
 
-def deliveries_sweep(*, now=None, dry_run=False):
-    """Re-queue what a dead worker left: rows "sending" for longer than any task may run go back to pending
-    (or fail, after the last attempt), and due pending rows nobody has touched for that long get chunk tasks
-    again (their task was lost). Returns ``{"requeued", "forgotten", "failed"}``."""
+def deliveries_check(*, now=None, dry_run=False):
+    """The queue's keeper, every ``SUBSCRIBERS_CHECK_INTERVAL`` seconds (dgd/celery.py). Returns
+    ``{"fanned_out", "released", "failed", "woken"}``:
+
+    - fanned out: publications (of the last two days) still without deliveries ``SUBSCRIBERS_FANOUT_GRACE``
+      seconds on — their fan-out task was lost or failed for good;
+    - released: rows whose lease ran out (their sender died or hangs) go back to pending, due now — or fail,
+      once senders took them ``2 × SUBSCRIBERS_MAX_ATTEMPTS`` times;
+    - woken: issues with due pending rows that nothing has moved for ``SUBSCRIBERS_STALL`` seconds (their
+      tasks were lost: Redis restarted or emptied) get their chunk tasks queued again, at most once a stall.
+    """
     now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.SUBSCRIBERS_SENDING_TIMEOUT)
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    report = {"fanned_out": 0, "released": 0, "failed": 0, "woken": 0}
+    grace = now - timedelta(seconds=settings.SUBSCRIBERS_FANOUT_GRACE)
+    unfanned = (
+        IssueEvent.objects.filter(action="publish", created_at__gte=now - FANOUT_WINDOW, created_at__lt=grace)
+        .filter(issue__status=IssueStatus.PUBLISHED)
+        .exclude(issue__fanout__deliveries_created_at__isnull=False)
+        .values_list("issue_id", flat=True)
+        .distinct()
+    )
+    fanned_out = set(unfanned)
+    for issue_id in fanned_out:
+        logger.warning("issue %s: published without deliveries; the periodic check creates them", issue_id)
+        report["fanned_out"] += 1
+        if not dry_run:
+            deliveries_create_for_issue(issue_id=issue_id)  # which queues their chunk tasks
+
+    max_claims = 2 * settings.SUBSCRIBERS_MAX_ATTEMPTS
+    released = Counter()
     with transaction.atomic():
-        abandoned = Delivery.objects.select_for_update(skip_locked=True).filter(
-            status=DeliveryStatus.SENDING, claimed_at__lt=stale
+        expired = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status=DeliveryStatus.SENDING, lease_until__lt=now)
+            .values_list("pk", "issue_id", "claims")
         )
-        abandoned_ids = list(abandoned.values_list("pk", "attempts"))
-        last = [pk for pk, attempts in abandoned_ids if attempts >= settings.SUBSCRIBERS_MAX_ATTEMPTS]
-        again = [pk for pk, attempts in abandoned_ids if attempts < settings.SUBSCRIBERS_MAX_ATTEMPTS]
-        forgotten = list(
-            Delivery.objects.filter(status=DeliveryStatus.PENDING, updated_at__lt=stale)
-            .filter(due)
-            .values_list("pk", flat=True)
-        )
-        report = {"requeued": len(again), "forgotten": len(forgotten), "failed": len(last)}
-        if dry_run:
-            return report
-        Delivery.objects.filter(pk__in=last).update(
-            status=DeliveryStatus.FAILED, error="abandoned by a worker after the last attempt", updated_at=now
-        )
-        Delivery.objects.filter(pk__in=again + forgotten).update(
-            status=DeliveryStatus.PENDING, claimed_at=None, next_attempt_at=None, updated_at=now
-        )
-        by_issue = (
-            Delivery.objects.filter(pk__in=again + forgotten).values("issue_id").annotate(rows=Count("id")).order_by()
-        )
-        for row in by_issue:
-            transaction.on_commit(lambda i=row["issue_id"], n=row["rows"]: enqueue_chunks(issue_id=i, rows=n))
-    if again or forgotten or last:
-        logger.info("sweeper: %s", report)
+        last = [pk for pk, _, claims in expired if claims >= max_claims]
+        again = [pk for pk, _, claims in expired if claims < max_claims]
+        released.update(issue_id for _, issue_id, claims in expired if claims < max_claims)
+        report["released"], report["failed"] = len(again), len(last)
+        if not dry_run:
+            free = {"claim": None, "lease_until": None, "updated_at": now}
+            Delivery.objects.filter(pk__in=last).update(
+                status=DeliveryStatus.FAILED, error=f"abandoned by {max_claims} senders", **free
+            )
+            Delivery.objects.filter(pk__in=again).update(status=DeliveryStatus.PENDING, next_attempt_at=None, **free)
+
+    stall = now - timedelta(seconds=settings.SUBSCRIBERS_STALL)
+    waiting = (
+        Delivery.objects.filter(status=DeliveryStatus.PENDING)
+        .filter(_due(now))
+        .values("issue_id")
+        .annotate(rows=Count("id"))
+        .values_list("issue_id", "rows")
+        .order_by()
+    )
+    for issue_id, rows in waiting:
+        if issue_id in fanned_out:
+            continue
+        if issue_id not in released:
+            moved = Delivery.objects.filter(issue_id=issue_id).filter(
+                Q(updated_at__gte=stall) | Q(status=DeliveryStatus.SENDING, lease_until__gte=now)
+            )
+            if moved.exists() or Fanout.objects.filter(pk=issue_id, woken_at__gte=stall).exists():
+                continue
+            report["woken"] += 1
+        if not dry_run:
+            Fanout.objects.update_or_create(
+                issue_id=issue_id,
+                defaults={"woken_at": now},
+                create_defaults={"woken_at": now, "deliveries_created_at": now},
+            )
+            enqueue_chunks(issue_id=issue_id, rows=rows)
+    if any(report.values()):
+        logger.info("delivery check: %s", report)
     return report
 
 
@@ -519,8 +789,23 @@ def deliveries_retry_failed(*, issue_id, delivery_ids=None):
         if delivery_ids is not None:
             failed = failed.filter(pk__in=delivery_ids)
         count = failed.update(
-            status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None, claimed_at=None, updated_at=now
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            claims=0,
+            next_attempt_at=None,
+            claimed_at=None,
+            claim=None,
+            lease_until=None,
+            updated_at=now,
         )
         if count:
             transaction.on_commit(lambda: enqueue_chunks(issue_id=issue_id, rows=count))
     return count
+
+
+def fanout_confirmation(*, issue, by):
+    """What the chief editor confirms before publishing or scheduling ``issue``: ``fanout_preview``'s counts of
+    who would be mailed. Checks the permission to publish."""
+    if not by.has_perm("issues.publish_issue"):
+        raise PermissionDenied(_("You may not publish issues."))
+    return fanout_preview(issue=issue)

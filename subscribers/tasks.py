@@ -2,15 +2,32 @@
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from subscribers import services
 
+# The delivery tasks are idempotent (a claim takes only pending rows; creating deliveries twice creates nothing
+# the second time), so they are acknowledged late and given back to the queue when their worker process dies;
+# a lost database connection retries them with backoff. The periodic check stands behind all of them.
+DELIVERY_TASK = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "ignore_result": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 30,
+    "retry_jitter": True,
+    "max_retries": 10,
+}
 
-@shared_task(
-    acks_late=True,  # idempotent: a re-run claims only rows still pending
-    ignore_result=True,
-    time_limit=settings.SUBSCRIBERS_TASK_TIME_LIMIT,
-)
+
+@shared_task(**DELIVERY_TASK)
+def create_deliveries(issue_id):
+    """After a publication commits: one delivery per confirmed subscriber, then the chunk tasks."""
+    return services.deliveries_create_for_issue(issue_id=issue_id)
+
+
+@shared_task(**DELIVERY_TASK, time_limit=settings.SUBSCRIBERS_TASK_TIME_LIMIT)
 def send_digest_chunk(issue_id):
     """Send one chunk of an issue's pending digests over one SMTP connection."""
     result = services.deliveries_send_chunk(issue_id=issue_id)
@@ -18,12 +35,15 @@ def send_digest_chunk(issue_id):
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def sweep_deliveries():
-    """Periodic (dgd/celery.py): re-queue deliveries a dead worker left behind."""
-    return services.deliveries_sweep()
+def check_deliveries():
+    """Periodic (dgd/celery.py): a dead worker's rows back to pending, lost tasks queued again, a publication
+    without deliveries fanned out. A failed run is simply followed by the next."""
+    return services.deliveries_check()
 
 
 @shared_task(ignore_result=True)
-def send_subscriber_mail(subscriber_id, preferences):
+def send_subscriber_mail(subscriber_id, preferences, request_id=None):
     """The confirmation mail for a subscription request (not acks_late: a re-run would mail twice)."""
-    return services.subscriber_send_confirmation(subscriber_id=subscriber_id, preferences=preferences)
+    return services.subscriber_send_confirmation(
+        subscriber_id=subscriber_id, preferences=preferences, request_id=request_id
+    )

@@ -1,27 +1,46 @@
-"""Signed links (django.core.signing): confirmation (expires, carries the preferences asked for) and the
-management link used for the preference centre and unsubscribing (no expiry: it sits in every digest)."""
+"""Signed links (django.core.signing).
+
+The confirmation link carries only a signed random nonce (TimestampSigner: it expires); the preferences asked
+for stay on the server in a ``ConfirmationRequest`` row, so the link reveals nothing and can be used once.
+The management link (preference centre and unsubscribing) names the subscriber and has no expiry: it sits in
+every digest."""
+
+import secrets
 
 from django.conf import settings
 from django.core import signing
 
-CONFIRM_SALT = "subscribers.confirm"
+# A new salt for the opaque links: the former links, which carried the preferences in readable form, no
+# longer verify.
+CONFIRM_SALT = "subscribers.confirm.v2"
 MANAGE_SALT = "subscribers.manage"
 
 
 class BadToken(Exception):
-    """A forged, altered or expired token."""
+    """A forged, altered or expired token, or one that names nothing."""
 
 
-def confirm_token(*, subscriber_id, preferences):
-    return signing.dumps({"s": subscriber_id, "p": preferences}, salt=CONFIRM_SALT, compress=True)
+class UsedToken(BadToken):
+    """A confirmation link that was used already."""
+
+
+class StaleToken(BadToken):
+    """A confirmation link asked for before the subscriber's last unsubscribe or preference change."""
+
+
+def new_nonce():
+    return secrets.token_urlsafe(24)
+
+
+def confirm_token(nonce):
+    return signing.TimestampSigner(salt=CONFIRM_SALT).sign(nonce)
 
 
 def read_confirm_token(token):
-    """``(subscriber_id, preferences)``; raises BadToken when forged, altered or older than the limit."""
+    """The nonce a confirmation link carries; raises BadToken when forged, altered or older than the limit."""
     try:
-        data = signing.loads(token, salt=CONFIRM_SALT, max_age=settings.SUBSCRIBERS_CONFIRM_MAX_AGE)
-        return int(data["s"]), dict(data["p"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError) as error:
+        return signing.TimestampSigner(salt=CONFIRM_SALT).unsign(token, max_age=settings.SUBSCRIBERS_CONFIRM_MAX_AGE)
+    except signing.BadSignature as error:
         raise BadToken(str(error)) from None
 
 

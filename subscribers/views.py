@@ -10,26 +10,25 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from dgd.client_ip import client_ip
 from subscribers import services
 from subscribers.forms import PreferencesForm, SubscribeForm
 from subscribers.ratelimit import over_limit
-from subscribers.selectors import subscriber_preferences
-from subscribers.tokens import BadToken, manage_token, read_manage_token
+from subscribers.selectors import confirmation_request_from_token, subscriber_preferences
+from subscribers.tokens import BadToken, StaleToken, UsedToken, manage_token, read_manage_token
 
 
-def _bad_token(request):
-    return render(request, "subscribers/bad_token.html", status=400)
-
-
-def _client_ip(request):
-    return request.META.get("REMOTE_ADDR", "")
+def _bad_token(request, error=None):
+    """400 with a page that says why: a bad or expired link, a used one, or one a later change superseded."""
+    reason = "used" if isinstance(error, UsedToken) else "stale" if isinstance(error, StaleToken) else "invalid"
+    return render(request, "subscribers/bad_token.html", {"reason": reason}, status=400)
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def subscribe(request):
     if request.method == "POST":
-        if over_limit(f"ip:{_client_ip(request)}", settings.SUBSCRIBERS_RATE_LIMIT):
+        if over_limit(f"ip:{client_ip(request)}", settings.SUBSCRIBERS_RATE_LIMIT):
             return render(request, "subscribers/rate_limited.html", status=429)
         form = SubscribeForm(request.POST)
         if form.is_valid():
@@ -51,11 +50,18 @@ def subscribe_done(request):
 
 
 @never_cache
+@require_http_methods(["GET", "POST"])
 def confirm(request, token):
+    """GET shows a page with a button and changes nothing (mail scanners fetch links); its POST confirms."""
     try:
-        subscriber = services.subscriber_confirm(token=token)
-    except BadToken:
-        return _bad_token(request)
+        if request.method == "POST":
+            subscriber = services.subscriber_confirm(token=token)
+        else:
+            confirmation = confirmation_request_from_token(token)
+    except BadToken as error:
+        return _bad_token(request, error)
+    if request.method == "GET":
+        return render(request, "subscribers/confirm.html", {"token": token, "subscriber": confirmation.subscriber})
     token = manage_token(subscriber.pk)
     return render(request, "subscribers/confirmed.html", {"subscriber": subscriber, "token": token})
 

@@ -14,6 +14,10 @@ The format, as the institute writes it:
 * an entry heading ``2.8、【四川&重庆】ISSUER印发《TITLE》[政策原文](URL)`` followed by paragraphs with
   ``**bold**`` key phrases; a paragraph cut by a page break is joined again;
 * the analysis (``新点解读``) keeps sub-headings of its own (``一、起草背景``, ``1. 总体要求``).
+
+A link (``[…](URL)``, in a heading or anywhere else) must be an absolute http(s) URL with a host
+(``policies.safety.is_safe_url``, the rule of ``Entry.source_url``); ``#`` or nothing means no link. Any
+other (``javascript:``, ``data:``, relative, quoted …) fails the file with ``line N: unsafe link``.
 """
 
 import re
@@ -30,6 +34,7 @@ from issues.newsletter.format import (
     from_chinese_numeral,
     normalise_doc_number,
 )
+from policies.safety import is_safe_url
 
 SPACE = r"[\s\u3000]"
 NUMERAL = r"(?:十[一二三四五六七八九]?|[一二三四五六七八九])"
@@ -41,7 +46,10 @@ ENTRY_HEADING = re.compile(rf"^(\d{{1,2}}){SPACE}*[.．]{SPACE}*(\d{{1,3}}){SPAC
 SUBHEADING_2 = re.compile(rf"^{NUMERAL}{SPACE}*、{SPACE}*[^。；！？]{{1,40}}$")
 SUBHEADING_3 = re.compile(rf"^\d{{1,2}}{SPACE}*[.．]{SPACE}*[^\d。；！？][^。；！？]{{0,50}}$")
 TAG = re.compile(rf"^【([^】]*)】{SPACE}*")
-TRAILING_LINK = re.compile(rf"{SPACE}*\[([^\]]*)\]\(([^)]*)\){SPACE}*$")
+# The URL may hold one level of parentheses, so ``[政策原文](javascript:alert(1))`` is read whole.
+TRAILING_LINK = re.compile(rf"{SPACE}*\[([^\]]*)\]\(((?:[^()]|\([^()]*\))*)\){SPACE}*$")
+LINK_START = re.compile(r"\]\s*\(")  # what starts the URL of a Markdown link, wherever it stands
+UNSAFE_LINK = "unsafe link (only absolute http:// or https:// links)"
 YEAR = re.compile(rf"^(\d{{4}}){SPACE}*年(?:{SPACE}*(\d{{1,2}}){SPACE}*月?)?$")
 MONTH = re.compile(rf"^(\d{{1,2}}){SPACE}*月?$")
 NUMBER = re.compile(rf"^第{SPACE}*(\d{{1,4}}){SPACE}*期$")
@@ -159,6 +167,7 @@ class _Parser:
         line = clean(raw)
         if not line:
             return
+        self._check_links(number, line)
         if TOC_START.match(line):
             self.in_toc = True
             return
@@ -222,6 +231,25 @@ class _Parser:
         else:
             self.container.append([number, line, heading])
 
+    @staticmethod
+    def _check_links(number, line):
+        """Every Markdown link on a line, cover and contents included: what follows ``](`` up to its closing
+        parenthesis (nesting allowed) is a safe link, ``#`` or nothing; anything else refuses the file."""
+        for match in LINK_START.finditer(line):
+            rest = line[match.end() :]
+            depth, end = 0, None
+            for index, char in enumerate(rest):
+                if char == "(":
+                    depth += 1
+                elif char == ")":
+                    if depth == 0:
+                        end = index
+                        break
+                    depth -= 1
+            url = (rest if end is None else rest[:end]).strip()
+            if url not in ("", "#") and not is_safe_url(url):
+                raise NewsletterError(number, UNSAFE_LINK)
+
     def _in_analysis(self):
         return bool(self.sections) and self.sections[-1].key == "analysis" and bool(self.sections[-1].entries)
 
@@ -258,6 +286,8 @@ class _Parser:
             rest = rest[match.end() :]
         if match := TRAILING_LINK.search(rest):
             url = match.group(2).strip()
+            if url and url != "#" and not is_safe_url(url):  # _check_links saw it already; kept beside its use
+                raise NewsletterError(entry.line, UNSAFE_LINK)
             entry.source_url = url if url and url != "#" else None
             rest = rest[: match.start()]
         rest = re.sub(rf"{SPACE}*{SOURCE_LABEL}$", "", rest).strip()

@@ -1,7 +1,9 @@
 """Write an issue (in the JSON shape of ``issues.selectors.issue_as_data``) in the newsletter's own text
-format, so that importing the text again gives the same JSON."""
+format, so that importing the text again gives the same JSON. A stored link the catalogue would not accept now
+(``policies.safety``) is written as no link."""
 
 from issues.newsletter.format import INTRO_TITLE, SOURCE_LABEL
+from policies.safety import safe_url
 
 
 def _tag(entry, region_names, implied_regions=()):
@@ -12,14 +14,14 @@ def _tag(entry, region_names, implied_regions=()):
 
 def _heading(entry, region_names, entries_by_number):
     if entry["kind"] == "policy":
-        link = f"[{SOURCE_LABEL}]({entry['source_url'] or '#'})"
+        link = f"[{SOURCE_LABEL}]({safe_url(entry['source_url']) or '#'})"
         doc_number = f"（{entry['doc_number']}）" if entry.get("doc_number") else ""
         tag = _tag(entry, region_names)
         return f"{tag}{entry['issuer']}{entry.get('action') or ''}《{entry['title']}》{doc_number}{link}"
     implied = ()
     if entry["kind"] == "analysis" and entry.get("interprets") in entries_by_number:
         implied = entries_by_number[entry["interprets"]]["regions"]
-    link = f"[原文]({entry['source_url']})" if entry["source_url"] else ""
+    link = f"[原文]({safe_url(entry['source_url'])})" if safe_url(entry["source_url"]) else ""
     return f"{_tag(entry, region_names, implied)}{entry['title']}{link}"
 
 

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from import_export.formats.base_formats import CSV, XLSX
 
-from policies.models import Analysis, Briefing, Entry, Kind, Level, Partner, Policy, Status
+from policies.models import Analysis, Briefing, Entry, ImportJob, ImportJobStatus, Kind, Level, Partner, Policy, Status
 from policies.resources import AnalysisResource, BriefingResource, EntryResource, PolicyResource
 from practices.models import Practice
 from practices.resources import PracticeResource
@@ -439,13 +439,13 @@ def test_a_researcher_imports_a_csv_through_the_admin_in_two_steps(client, resea
     assert client.get(url).status_code == 200
 
     rows = [policy_row(), policy_row(标题="川渝通办事项清单", 地区="四川、重庆")]
-    response = client.post(url, {"resource": "0", "format": "1", "import_file": upload("政策.csv", rows)})
-    assert response.status_code == 200
-    assert response.context["result"].totals["new"] == 2
-    confirm = response.context["confirm_form"]
+    response = client.post(url, {"import_file": upload("政策.csv", rows)})
+    assert response.status_code == 302  # to the import job's page (policies.imports)
+    job = ImportJob.objects.get()
+    assert (job.status, job.result["new"]) == (ImportJobStatus.READY, 2)
     assert not Entry.objects.exists()  # the first step is a dry run
 
-    response = client.post(reverse("admin:policies_policy_process_import"), confirm.initial)
+    response = client.post(reverse("admin:policies_importjob_confirm", args=[job.pk]))
     assert response.status_code == 302
     assert set(Policy.objects.values_list("title", flat=True)) == {
         "关于推进政务服务“跨省通办”的实施意见",
@@ -457,12 +457,11 @@ def test_a_researcher_imports_a_csv_through_the_admin_in_two_steps(client, resea
 def test_the_admin_shows_row_errors_and_offers_no_confirmation(client, researcher):
     client.force_login(researcher)
     rows = [policy_row(), policy_row(地区="火星", 日期="2022-02-30")]
-    response = client.post(
-        reverse("admin:policies_policy_import"),
-        {"resource": "0", "format": "0", "import_file": upload("政策.xlsx", rows, XLSX)},
-    )
-    assert response.status_code == 200
-    assert "confirm_form" not in response.context
+    response = client.post(reverse("admin:policies_policy_import"), {"import_file": upload("政策.xlsx", rows, XLSX)})
+    assert response.status_code == 302
+    response = client.get(response["Location"])
+    assert response.context["job"].status == ImportJobStatus.INVALID
+    assert not response.context["can_confirm"]
     content = response.content.decode()
     assert "火星" in content and "2022-02-30" in content
     assert not Entry.objects.exists()

@@ -78,3 +78,55 @@ def test_chief_editor_sees_the_report_and_retries_failed(client, chief_editor, d
         assert client.post(url, {"_retry": "1"}).status_code == 302
     assert len(callbacks) == 1
     assert Delivery.objects.get().status == DeliveryStatus.PENDING
+
+
+def test_a_non_utf8_csv_is_refused_with_a_chinese_message(client, chief_editor):
+    client.force_login(chief_editor)
+    upload = SimpleUploadedFile("list.csv", "email,name\nnew@example.org,新人\n".encode("gb18030"))
+    response = client.post(reverse("admin:subscribers_subscriber_import"), {"file": upload, "source": "CRM"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "CSV 文件不是 UTF-8 编码" in page
+    assert not Subscriber.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"email,name\nnul@example.org,a\x00b\n", "空字符"),
+        ("email,name\nlong@example.org,{}\n".format("名" * 101).encode(), "第2行"),
+        (b"email,name\n" + b'"unterminated@example.org,' + b"x" * 200_000 + b"\n", "无法读取 CSV 文件"),
+    ],
+)
+def test_a_malformed_csv_is_refused_and_nothing_written(client, chief_editor, content, message):
+    client.force_login(chief_editor)
+    upload = SimpleUploadedFile("list.csv", content)
+    response = client.post(reverse("admin:subscribers_subscriber_import"), {"file": upload, "source": "CRM"})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Subscriber.objects.exists()
+
+
+def test_a_csv_over_the_size_or_row_limit_is_refused(client, chief_editor, settings):
+    client.force_login(chief_editor)
+    url = reverse("admin:subscribers_subscriber_import")
+    settings.DGD_IMPORT_MAX_FILE_SIZE = 1000
+    rows = "".join(f"a{i}@example.org,某某\n" for i in range(100))
+    response = client.post(url, {"file": SimpleUploadedFile("list.csv", f"email,name\n{rows}".encode()), "source": "x"})
+    assert response.status_code == 200
+    assert "文件过大" in response.content.decode()
+    settings.DGD_IMPORT_MAX_FILE_SIZE = 10 * 1024 * 1024
+    settings.DGD_SUBSCRIBERS_IMPORT_MAX_ROWS = 50
+    response = client.post(url, {"file": SimpleUploadedFile("list.csv", f"email,name\n{rows}".encode()), "source": "x"})
+    assert "文件超过 50 行" in response.content.decode()
+    assert not Subscriber.objects.exists()
+
+
+def test_the_import_service_checks_the_permission(researcher):
+    from django.core.exceptions import PermissionDenied
+
+    from subscribers.services import subscribers_import_csv
+
+    with pytest.raises(PermissionDenied):
+        subscribers_import_csv(data=b"email\nx@example.org\n", consented=True, source="x", by=researcher)
+    assert not Subscriber.objects.exists()

@@ -133,17 +133,18 @@ def test_the_last_transient_failure_fails_the_row(audience, chief_editor, settin
     assert delivery_counts(issue_id=issue.pk)["failed"] == 3
 
 
-def test_sweeper_requeues_what_a_dead_worker_left(
+def test_the_check_puts_back_what_a_dead_worker_left(
     audience, chief_editor, smtp, settings, eager_celery, django_capture_on_commit_callbacks
 ):
     issue = publish_sample(chief_editor)
     services.deliveries_create_for_issue(issue_id=issue.pk)
-    long_ago = timezone.now() - timedelta(seconds=settings.SUBSCRIBERS_SENDING_TIMEOUT + 1)
-    Delivery.objects.update(status=DeliveryStatus.SENDING, claimed_at=long_ago, updated_at=long_ago)
-    assert services.deliveries_sweep(dry_run=True) == {"requeued": 4, "forgotten": 0, "failed": 0}
+    long_ago = timezone.now() - timedelta(seconds=1)  # the lease ran out
+    Delivery.objects.update(status=DeliveryStatus.SENDING, claims=1, claimed_at=long_ago, lease_until=long_ago)
+    report = services.deliveries_check(dry_run=True)
+    assert report == {"fanned_out": 0, "released": 4, "failed": 0, "woken": 0}
     assert Delivery.objects.filter(status=DeliveryStatus.SENDING).count() == 4
     with django_capture_on_commit_callbacks(execute=True):
-        services.deliveries_sweep()
+        services.deliveries_check()
     assert delivery_counts(issue_id=issue.pk) == {"total": 4, "sent": 3, "failed": 0, "pending": 0, "skipped": 1}
     assert len(smtp.messages) == 3
 

@@ -5,8 +5,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from subscribers.models import Delivery, DeliveryStatus, Scope, Subscriber, SubscriberStatus
-from subscribers.tokens import confirm_token, manage_token
+from subscribers.models import ConfirmationRequest, Delivery, DeliveryStatus, Scope, Subscriber, SubscriberStatus
+from subscribers.tokens import confirm_token, manage_token, new_nonce
 from tests.factories import IssueFactory
 from tests.subscribers.helpers import links_in, make_subscriber
 
@@ -25,6 +25,40 @@ def post_subscribe(client, email, **extra):
     return client.post(reverse("subscribers:subscribe"), data)
 
 
+def confirm_path(mail):
+    [link] = [url for url in links_in(mail.part("text/plain")) if "/confirm/" in url]
+    return link.split("8000", 1)[1]
+
+
+def press_confirm(path):
+    """What a person does: open the link (a page with a button) and press the button, CSRF token and all."""
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(path)
+    if page.status_code != 200:
+        return page
+    assert "确认订阅" in page.content.decode() and 'method="post"' in page.content.decode()
+    return client.post(path, {"csrfmiddlewaretoken": page.context["csrf_token"]})
+
+
+@pytest.fixture
+def request_link(client, smtp, eager_celery, settings, django_capture_on_commit_callbacks):
+    """Ask for a subscription through the page; the path of the confirmation link mailed for it."""
+    settings.SUBSCRIBERS_EMAIL_RATE_LIMIT = "100/3600"
+
+    def ask(email, **extra):
+        before = len(smtp.to(email))
+        with django_capture_on_commit_callbacks(execute=True):
+            post_subscribe(client, email, **extra)
+        mails = smtp.wait_for(lambda: len(smtp.to(email)) > before and smtp.to(email))
+        return confirm_path(mails[-1])
+
+    return ask
+
+
+def codes(subscriber):
+    return sorted(subscriber.provinces.values_list("code", flat=True))
+
+
 def test_the_page_asks_for_everything(client):
     response = client.get(reverse("subscribers:subscribe"))
     assert response.status_code == 200
@@ -39,10 +73,15 @@ def test_subscribe_confirm_round_trip(client, smtp, eager_celery, django_capture
     subscriber = Subscriber.objects.get(email="wang.fang@example.org")
     assert subscriber.status == SubscriberStatus.PENDING
     [mail] = smtp.wait_for(lambda: smtp.to("wang.fang@example.org"))
-    [link] = [url for url in links_in(mail.part("text/plain")) if "/confirm/" in url]
+    path = confirm_path(mail)
 
-    response = client.get(link.split("8000", 1)[1])
-    assert response.status_code == 200
+    response = client.get(path)  # what a mail scanner does: nothing changes
+    assert response.status_code == 200 and 'method="post"' in response.content.decode()
+    subscriber.refresh_from_db()
+    assert subscriber.status == SubscriberStatus.PENDING and not subscriber.confirmed_at
+
+    response = press_confirm(path)
+    assert response.status_code == 200 and "订阅已确认" in response.content.decode()
     subscriber.refresh_from_db()
     assert subscriber.status == SubscriberStatus.CONFIRMED and subscriber.confirmed_at and subscriber.consent_at
     assert sorted(subscriber.provinces.values_list("code", flat=True)) == [110000, 320000]
@@ -82,20 +121,132 @@ def test_matching_only_needs_a_province_or_theme(client):
     assert not Subscriber.objects.exists()
 
 
-@pytest.mark.parametrize("mangle", ["forged", "altered", "expired"])
-def test_a_bad_confirmation_link_is_400_and_changes_nothing(client, settings, mangle):
+@pytest.mark.parametrize("mangle", ["forged", "altered", "expired", "unknown", "former format"])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_bad_confirmation_link_is_400_and_changes_nothing(client, settings, mangle, method):
     subscriber = make_subscriber("p@example.org", status=SubscriberStatus.PENDING)
-    token = confirm_token(subscriber_id=subscriber.pk, preferences={"scope": "matching", "provinces": [110000]})
+    request = ConfirmationRequest.objects.create(
+        subscriber=subscriber, nonce=new_nonce(), preferences={"scope": "matching", "provinces": [110000]}
+    )
+    token = confirm_token(request.nonce)
     if mangle == "forged":
         token = "eyJzIjoxfQ:1vQxyz:forgedsignatureforgedsignature"
     elif mangle == "altered":
         token = token[:-3] + ("xyz" if not token.endswith("xyz") else "abc")
+    elif mangle == "unknown":
+        token = confirm_token(new_nonce())
+    elif mangle == "former format":
+        from django.core import signing
+
+        token = signing.dumps({"s": subscriber.pk, "p": request.preferences}, salt="subscribers.confirm", compress=True)
     else:
         settings.SUBSCRIBERS_CONFIRM_MAX_AGE = -1
-    response = client.get(reverse("subscribers:confirm", args=[token]))
+    response = getattr(client, method)(reverse("subscribers:confirm", args=[token]))
     assert response.status_code == 400
+    assert "该链接无效" in response.content.decode()
     subscriber.refresh_from_db()
     assert subscriber.status == SubscriberStatus.PENDING and not subscriber.provinces.exists()
+
+
+def test_opening_the_link_changes_nothing_and_the_button_needs_csrf(request_link, client):
+    path = request_link("scan@example.org", provinces=["110000"])
+    scanner = Client(enforce_csrf_checks=True)
+    for _ in range(3):
+        assert scanner.get(path).status_code == 200
+    assert scanner.head(path).status_code in (200, 405)
+    assert scanner.post(path).status_code == 403  # a POST without the page's CSRF token
+    subscriber = Subscriber.objects.get(email="scan@example.org")
+    assert subscriber.status == SubscriberStatus.PENDING and not subscriber.confirmed_at
+    assert press_confirm(path).status_code == 200
+    subscriber.refresh_from_db()
+    assert subscriber.status == SubscriberStatus.CONFIRMED and codes(subscriber) == [110000]
+
+
+def test_the_link_reveals_no_preferences(request_link, client):
+    import base64
+    import zlib
+
+    path = request_link("secret@example.org", name="保密姓名", provinces=["540000"], themes=["e-licence"])
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    for part in token.split(":"):
+        raw = base64.urlsafe_b64decode(part.lstrip(".") + "=" * (-len(part.lstrip(".")) % 4))
+        for blob in (raw, zlib.decompress(raw) if raw[:1] == b"x" else b""):
+            text = blob.decode("utf-8", "replace")
+            for secret in ("540000", "e-licence", "保密姓名", "\\u4fdd\\u5bc6", "secret@", "provinces"):
+                assert secret not in text
+
+
+def test_a_confirmation_link_works_once(request_link, client):
+    path = request_link("once@example.org", provinces=["110000"])
+    assert press_confirm(path).status_code == 200
+    subscriber = Subscriber.objects.get(email="once@example.org")
+    subscriber.provinces.set([320000])  # changed since, by whatever means
+    for method in ("get", "post"):
+        response = getattr(Client(), method)(path)
+        assert response.status_code == 400 and "已使用" in response.content.decode(), method
+    assert codes(subscriber) == [320000]
+
+
+def test_an_old_link_never_undoes_an_unsubscribe(request_link, client):
+    path = request_link("leave@example.org", provinces=["110000"])
+    assert press_confirm(path).status_code == 200
+    subscriber = Subscriber.objects.get(email="leave@example.org")
+    unsubscribe = reverse("subscribers:unsubscribe", args=[manage_token(subscriber.pk)])
+    assert Client(enforce_csrf_checks=True).post(unsubscribe).status_code == 200
+
+    response = press_confirm(path)
+    assert response.status_code == 400
+    subscriber.refresh_from_db()
+    assert subscriber.status == SubscriberStatus.UNSUBSCRIBED
+
+
+def test_an_unused_link_asked_for_before_an_unsubscribe_is_refused(request_link, client):
+    old = request_link("second@example.org", provinces=["110000"])
+    subscriber = Subscriber.objects.get(email="second@example.org")
+    assert press_confirm(request_link("second@example.org", provinces=["320000"])).status_code == 200
+    unsubscribe = reverse("subscribers:unsubscribe", args=[manage_token(subscriber.pk)])
+    assert Client().post(unsubscribe).status_code == 200
+
+    response = press_confirm(old)
+    assert response.status_code == 400 and "不再有效" in response.content.decode()
+    subscriber.refresh_from_db()
+    assert subscriber.status == SubscriberStatus.UNSUBSCRIBED and codes(subscriber) == [320000]
+
+    # Asking again after leaving is a new request, and its link works.
+    assert press_confirm(request_link("second@example.org", provinces=["540000"])).status_code == 200
+    subscriber.refresh_from_db()
+    assert subscriber.status == SubscriberStatus.CONFIRMED and codes(subscriber) == [540000]
+    assert press_confirm(old).status_code == 400
+
+
+def test_unsubscribing_again_also_voids_links_asked_for_in_between(request_link, client):
+    subscriber = make_subscriber("twice@example.org", status=SubscriberStatus.UNSUBSCRIBED)
+    path = request_link("twice@example.org", provinces=["110000"])
+    assert Client().post(reverse("subscribers:unsubscribe", args=[manage_token(subscriber.pk)])).status_code == 200
+    assert press_confirm(path).status_code == 400
+    subscriber.refresh_from_db()
+    assert subscriber.status == SubscriberStatus.UNSUBSCRIBED and not subscriber.provinces.exists()
+
+
+def test_an_older_link_never_undoes_a_newer_preference_change(request_link, client):
+    first, second, third, fourth = [
+        request_link("prefs@example.org", provinces=[code]) for code in ("110000", "320000", "440000", "510000")
+    ]
+    subscriber = Subscriber.objects.get(email="prefs@example.org")
+
+    assert press_confirm(second).status_code == 200
+    assert codes(subscriber) == [320000]
+    assert press_confirm(first).status_code == 400  # asked for before the preferences in force
+    assert codes(subscriber) == [320000]
+    assert press_confirm(third).status_code == 200  # asked for later: it applies
+    assert codes(subscriber) == [440000]
+
+    manage = reverse("subscribers:manage", args=[manage_token(subscriber.pk)])
+    data = {"name": "", "organisation": "", "provinces": ["650000"], "themes": [], "scope": "whole"}
+    assert client.post(manage, data).status_code == 302
+    response = press_confirm(fourth)  # asked for before that change in the preference centre
+    assert response.status_code == 400 and "不再有效" in response.content.decode()
+    assert codes(subscriber) == [650000]
 
 
 def test_preference_centre(client):

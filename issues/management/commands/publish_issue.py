@@ -1,10 +1,11 @@
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from issues.models import IssueStatus
 from issues.selectors import IssueNotFound, issue_by_reference
-from issues.workflow import WorkflowError, issue_transition
+from issues.workflow import TRANSITIONS, WorkflowError, issue_transition
 
 # The steps that take an issue from each state to published.
 PATH_TO_PUBLISHED = {
@@ -13,6 +14,16 @@ PATH_TO_PUBLISHED = {
     IssueStatus.APPROVED: "publish",
     IssueStatus.SCHEDULED: "publish",
 }
+
+
+def path_to_published(status):
+    """The steps, in order, that take an issue in ``status`` to published."""
+    steps = []
+    while status in PATH_TO_PUBLISHED:
+        action = PATH_TO_PUBLISHED[status]
+        steps.append(action)
+        status = TRANSITIONS[action].target
+    return steps
 
 
 class Command(BaseCommand):
@@ -37,14 +48,28 @@ class Command(BaseCommand):
         if issue.is_published:
             self.stdout.write(f"{issue} is already published.")
             return
-        while issue.status in PATH_TO_PUBLISHED:
-            action = PATH_TO_PUBLISHED[issue.status]
-            if dry_run:
+        steps = path_to_published(issue.status)
+        # All or nothing: a user who may take only part of the way (a researcher may submit, not approve) is
+        # refused before the first step, and a step that fails undoes the ones before it (one transaction;
+        # ``issue_published`` is sent on commit, so only once the whole path has succeeded).
+        for action in steps:
+            if not user.has_perm(TRANSITIONS[action].permission):
+                raise CommandError(
+                    f"{action}: {username} may not {TRANSITIONS[action].label}. "
+                    f"Nothing was done; the issue stays {issue.get_status_display()}."
+                )
+        if dry_run:
+            for action in steps:
                 self.stdout.write(f"would {action}")
-                issue.status = {"submit": "in_review", "approve": "approved", "publish": "published"}[action]
-                continue
-            try:
-                issue, _ = issue_transition(issue=issue, action=action, by=user)
-            except (PermissionDenied, WorkflowError) as error:
-                raise CommandError(f"{action}: {error} The issue stays {issue.get_status_display()}.") from None
-            self.stdout.write(f"{action}: {issue} is now {issue.get_status_display()}")
+            return
+        status = issue.get_status_display()
+        done = []
+        try:
+            with transaction.atomic():
+                for action in steps:
+                    issue, _ = issue_transition(issue=issue, action=action, by=user)
+                    done.append(f"{action}: {issue} is now {issue.get_status_display()}")
+        except (PermissionDenied, WorkflowError) as error:
+            raise CommandError(f"{action}: {error} Nothing was done; the issue stays {status}.") from None
+        for line in done:
+            self.stdout.write(line)

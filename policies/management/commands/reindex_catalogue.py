@@ -1,7 +1,13 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from policies.indexing import catalogue_changed, catalogue_counts_refresh, catalogue_reindex_all, entries_reindex
+from policies.indexing import (
+    catalogue_changed,
+    catalogue_check,
+    catalogue_counts_refresh,
+    catalogue_reindex_all,
+    entries_reindex,
+)
 from policies.models import CatalogueCount, CatalogueRow, Entry, Status
 
 
@@ -19,8 +25,26 @@ class Command(BaseCommand):
             help="rebuild only the facet counts table (CatalogueCount) from the index tables",
         )
         parser.add_argument("--dry-run", action="store_true", help="say what would be reindexed and write nothing")
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="change nothing; exit non-zero and name the entries whose index rows differ from a rebuild",
+        )
 
-    def handle(self, *args, entries=None, dry_run=False, counts_only=False, verbosity=1, **options):
+    def handle(self, *args, entries=None, dry_run=False, counts_only=False, check=False, verbosity=1, **options):
+        if check:
+            result = catalogue_check()
+            for entry_id in result.entries:
+                self.stdout.write(f"entry {entry_id}: index rows differ from a rebuild")
+            for key in result.counts:
+                self.stdout.write(f"counts {key}: differ from the index tables")
+            if not result.ok:
+                raise CommandError(
+                    f"{len(result.entries)} entries and {len(result.counts)} counts differ from a rebuild; "
+                    "run reindex_catalogue to repair them"
+                )
+            self.stdout.write(self.style.SUCCESS("the index tables and counts equal a rebuild"))
+            return
         if counts_only and not dry_run:
             with transaction.atomic():
                 catalogue_changed()

@@ -1,0 +1,42 @@
+"""History in the admin without a side door: a revert restores content, never workflow state."""
+
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from simple_history.admin import SimpleHistoryAdmin
+
+
+class GuardedHistoryAdmin(SimpleHistoryAdmin):
+    """django-simple-history's admin for a model with ``GUARDED_FIELDS`` (``policies.models.GuardedFieldsMixin``).
+
+    A saved form — the change form or a history revert, which rebuilds the object from an old version with
+    every field as it was then — keeps the guarded fields as they are stored: only their service changes
+    them. ``history_locked(obj)`` refuses reverts outright (an issue from approval on); the refusal holds for
+    a crafted POST too, not only for the hidden button.
+    """
+
+    def history_locked(self, obj):
+        return False
+
+    def revert_disabled(self, request, obj=None):
+        if obj is not None:  # the history view passes the object as an old version rebuilt it: ask the row itself
+            current = self.model._base_manager.filter(pk=obj.pk).first()
+            if current is not None and self.history_locked(current):
+                return True
+        return super().revert_disabled(request, obj)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        current = self.get_object(request, object_id)
+        if request.method == "POST" and current is not None and self.revert_disabled(request, current):
+            self.message_user(request, _("This version cannot be restored now."), messages.ERROR)
+            opts = self.model._meta
+            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[current.pk]))
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if change and obj.pk is not None:
+            for name, value in type(obj)._base_manager.filter(pk=obj.pk).values(*obj.GUARDED_FIELDS).first().items():
+                setattr(obj, name, value)
+            obj._guarded_loaded = {name: getattr(obj, name) for name in obj.GUARDED_FIELDS}
+        super().save_model(request, obj, form, change)
