@@ -37,7 +37,7 @@ from issues.services import issue_import_newsletter  # noqa: E402
 from issues.workflow import revision_create  # noqa: E402
 from subscribers.demo import seed_subscribers  # noqa: E402
 from subscribers.digests import DigestRenderer, personalise  # noqa: E402
-from subscribers.models import Delivery, Scope, Subscriber  # noqa: E402
+from subscribers.models import Delivery, Fanout, Scope, Subscriber  # noqa: E402
 from subscribers.selectors import delivery_counts  # noqa: E402
 from subscribers.services import deliveries_create_for_issue  # noqa: E402
 
@@ -134,6 +134,7 @@ def published_sample():
 
 def run(issue, size, sink):
     Delivery.objects.all().delete()
+    Fanout.objects.all().delete()  # the fan-out runs once per issue: start afresh
     Subscriber.objects.all().delete()
     seed_subscribers(count=size, seed=1)
     Subscriber.objects.update(scope=Scope.WHOLE)  # everyone gets a digest; preferences still vary the order

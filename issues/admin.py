@@ -78,6 +78,16 @@ class IssueAdmin(SortableAdminBase, GuardedHistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("series").annotate(entry_total=Count("items"))
 
+    # An issue from approval on is the workflow's: deleting it would unpublish it (or drop an approval) with no
+    # trace. Only drafts and issues in review can be deleted, one by one or as a list action.
+    def has_delete_permission(self, request, obj=None):
+        return (obj is None or obj.status in EDITABLE_STATUSES) and super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        if queryset.exclude(status__in=EDITABLE_STATUSES).exists():
+            raise PermissionDenied(_("Only a draft or an issue in review can be deleted."))
+        super().delete_queryset(request, queryset)
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status not in EDITABLE_STATUSES:
             return [f.name for f in Issue._meta.fields if f.editable and f.name != "id"] + self.readonly_fields

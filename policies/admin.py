@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
+from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -19,6 +20,7 @@ from policies.services import (
     entry_suggestion_text,
     region_check,
     region_save,
+    theme_merge,
     theme_suggestions,
 )
 from policies.vocabulary import is_standard_region
@@ -93,6 +95,37 @@ class ThemeAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "keyword_preview", "position", "entry_count"]
     list_editable = ["position"]
     search_fields = ["name", "slug", "keywords"]
+    actions = ["merge"]
+
+    def has_merge_permission(self, request):
+        return request.user.has_perm("policies.change_theme") and request.user.has_perm("policies.delete_theme")
+
+    @admin.action(description=_("Merge the selected themes into another"), permissions=["merge"])
+    def merge(self, request, queryset):
+        """A page to choose the theme to merge into; its POST comes back here with ``into``."""
+        into = Theme.objects.filter(pk=request.POST.get("into") or None).first()
+        if into is not None:
+            try:
+                retagged = theme_merge(themes=list(queryset), into=into, by=request.user)
+            except (PermissionDenied, ValidationError) as error:
+                self.message_user(request, " ".join(getattr(error, "messages", [str(error)])), messages.ERROR)
+                return None
+            self.message_user(
+                request, _("Merged into %(theme)s: %(count)d entries retagged.") % {"theme": into, "count": retagged}
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/policies/theme/merge.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Merge themes"),
+                "opts": self.model._meta,
+                "themes": queryset,
+                "choices": Theme.objects.all(),
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(entry_count=Count("entries"))

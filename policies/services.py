@@ -92,3 +92,42 @@ def region_save(*, region, by):
     region_check(by=by, stored=stored, code=region.code, kind=region.kind, parent=region.parent)
     region.save()
     return region
+
+
+# --- Themes -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def theme_merge(*, themes, into, by):
+    """Merge ``themes`` into ``into``: every entry (and every other holder, such as a subscriber's preferences)
+    tagged with one of them is tagged with ``into``, their keywords join its rules, and they are deleted. Each
+    entry's change goes into its history; the library reindexes them on commit. Returns the entries retagged."""
+    if not (by.has_perm("policies.change_theme") and by.has_perm("policies.delete_theme")):
+        raise PermissionDenied(_("You may not merge themes."))
+    sources = [theme for theme in Theme.objects.select_for_update().filter(pk__in=[t.pk for t in themes])]
+    sources = [theme for theme in sources if theme.pk != into.pk]
+    if not sources:
+        raise ValidationError(_("Choose at least one theme other than the one merged into."))
+    retagged = 0
+    for entry in Entry.objects.filter(themes__in=sources).distinct().order_by("pk"):
+        entry._change_reason = "themes merged"
+        entry._history_user = by
+        entry.themes.add(into)
+        entry.themes.remove(*sources)
+        retagged += 1
+    for relation in Theme._meta.related_objects:  # other holders: bulk, through their join table
+        if not relation.many_to_many or relation.related_model is Entry:
+            continue
+        through = relation.through
+        owner = relation.field.m2m_field_name() + "_id"
+        theme = relation.field.m2m_reverse_field_name() + "_id"
+        owners = set(through.objects.filter(**{f"{theme}__in": [t.pk for t in sources]}).values_list(owner, flat=True))
+        through.objects.bulk_create([through(**{owner: pk, theme: into.pk}) for pk in owners], ignore_conflicts=True)
+    keywords = into.keyword_list
+    for source in sources:
+        keywords += [word for word in [source.name, *source.keyword_list] if word not in keywords]
+    into.keywords = "\n".join(keywords)
+    into.save(update_fields=["keywords"])
+    for source in sources:
+        source.delete()
+    return retagged

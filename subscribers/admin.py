@@ -21,7 +21,14 @@ class SubscriberAdmin(admin.ModelAdmin):
     list_filter = ["status", "scope", "source", "provinces", "themes"]
     search_fields = ["email", "name", "organisation"]
     filter_horizontal = ["provinces", "themes"]
-    readonly_fields = ["consent_at", "confirmed_at", "unsubscribed_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "consent_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "preferences_requested_at",
+        "created_at",
+        "updated_at",
+    ]
     actions = ["export_csv"]
     change_list_template = "admin/subscribers/subscriber/change_list.html"
 

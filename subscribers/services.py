@@ -211,7 +211,8 @@ def subscriber_update_preferences(*, subscriber, name, organisation, provinces, 
         subscriber.name, subscriber.organisation = name.strip(), organisation.strip()
         subscriber.scope = preferences["scope"]
         subscriber.preferences_requested_at = timezone.now()
-        subscriber.save()
+        # Only these fields: an unsubscribe that came in meanwhile stays (the instance's status may be stale).
+        subscriber.save(update_fields=["name", "organisation", "scope", "preferences_requested_at", "updated_at"])
         _apply_preferences(subscriber, preferences)
     return subscriber
 
@@ -299,9 +300,7 @@ def _subscribers_import_rows(reader, consented, source):
         # DictReader puts surplus cells in a list under the key None.
         row = {(k or "").strip().lower(): v.strip() if isinstance(v, str) else "" for k, v in row.items()}
         too_long = [
-            column
-            for column, size in (("name", 100), ("organisation", 200))
-            if len(row.get(column, "")) > size
+            column for column, size in (("name", 100), ("organisation", 200)) if len(row.get(column, "")) > size
         ]
         if too_long:
             result.errors.append(

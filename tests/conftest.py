@@ -6,6 +6,17 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync 
 
 from tests.factories import UserFactory
 
+
+def pytest_configure(config):
+    """With REDIS_URL set the default cache is Redis, which outlives the test run: a prefix of this run's own
+    keeps cached facet counts and rate-limit counters of earlier runs (other ids, other data) out of it."""
+    import uuid
+
+    from django.conf import settings
+
+    settings.CACHES["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
+
+
 SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, "issues", "fixtures", "dgd-2022-08-zhengwu.txt")
 
 

@@ -1,5 +1,6 @@
 """The monthly issue in Chromium: a researcher assembles August 2022 and submits it; a chief editor
-reorders an entry, approves and publishes it; an anonymous visitor reads it and downloads the PDF."""
+reorders an entry, approves it, sees how many subscribers will be mailed, publishes it and follows the digests
+going out; an anonymous visitor reads it and downloads the PDF."""
 
 import datetime
 import re
@@ -9,11 +10,22 @@ from playwright.sync_api import expect
 
 from issues.models import Issue, IssueStatus
 from policies.models import Level
+from subscribers import services
+from subscribers.models import Scope
 from tests.factories import PASSWORD, EntryFactory, PracticeEntryFactory, UserFactory
+from tests.subscribers.helpers import make_subscriber
+from tests.subscribers.smtp import SmtpServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AUGUST = datetime.date(2022, 8, 8)
+
+
+@pytest.fixture
+def smtp(settings):
+    with SmtpServer() as server:
+        server.use_in(settings)
+        yield server.recorder
 
 
 def sign_in(page, live_server, user):
@@ -34,7 +46,7 @@ def press(page, action):
     expect(page.locator("ul.messagelist")).to_be_visible()
 
 
-def test_assemble_submit_reorder_approve_publish_and_read(live_server, page, catalogue_data, tmp_path, js_errors):
+def test_assemble_submit_reorder_approve_publish_and_read(live_server, page, catalogue_data, tmp_path, js_errors, smtp):
     researcher = UserFactory(role="researcher")
     chief = UserFactory(role="chief_editor")
     EntryFactory(title="关于规范村级组织工作事务的意见", issuer="国务院", level=Level.NATIONAL, published_on=AUGUST)
@@ -75,8 +87,33 @@ def test_assemble_submit_reorder_approve_publish_and_read(live_server, page, cat
         "1.1、住房和城乡建设部办公厅《关于推进电子证照试运行的通知》"
     )
     press(page, "approve")
+
+    # 立即发布 asks first, saying who will be mailed: three confirmed subscribers get the issue, one takes only
+    # Tibet and nothing in it concerns Tibet, one has not confirmed.
+    for n in range(3):
+        make_subscriber(f"reader{n}@example.org")
+    make_subscriber("tibet@example.org", scope=Scope.MATCHING, provinces=[540000])
+    make_subscriber("unconfirmed@example.org", status="pending")
+    page.locator("button[data-action=publish]").click()
+    expect(page.locator("#publication-recipients")).to_contain_text("3")
+    expect(page.locator("#publication-nothing")).to_contain_text("1")
+    issue.refresh_from_db()
+    assert issue.status == IssueStatus.APPROVED  # nothing happened yet
     press(page, "publish")
     expect(page.locator(".field-status")).to_contain_text("已发布")
+
+    # The issue page follows the digests live: the fan-out (a Celery task, not running in this test) has not
+    # created the deliveries yet; once it has and a chunk is sent, the page shows it without a reload.
+    progress = page.locator("#delivery-progress")
+    expect(progress).to_contain_text("正在创建投递")
+    services.deliveries_create_for_issue(issue_id=issue.pk)
+    services.deliveries_send_chunk(issue_id=issue.pk)
+    expect(progress.locator("[data-count=sent]")).to_have_text("3", timeout=10000)
+    expect(progress.locator("[data-count=skipped]")).to_have_text("1")
+    expect(progress.locator("[data-count=pending]")).to_have_text("0")
+    assert sorted(m.rcpt[0] for m in smtp.messages) == [f"reader{n}@example.org" for n in range(3)]
+    progress.get_by_role("link", name="投递报告").click()
+    expect(page.locator("#count-sent")).to_have_text("3")
     sign_out(page, live_server)
 
     # Anyone reads it, in the new order, and downloads the PDF.

@@ -195,3 +195,14 @@ def test_an_entry_of_an_approved_issue_says_so_in_its_admin_page(client, researc
     client.force_login(researcher)
     page = client.get(reverse("admin:policies_policy_change", args=[entry.pk])).content.decode()
     assert "主编批准的内容就是发布的内容" in page
+
+
+def test_a_published_issue_cannot_be_deleted_from_the_admin(client, chief_editor, published):
+    client.force_login(chief_editor)
+    response = client.post(reverse("admin:issues_issue_delete", args=[published.pk]), {"post": "yes"})
+    assert response.status_code == 403
+    changelist = reverse("admin:issues_issue_changelist")
+    data = {"action": "delete_selected", "_selected_action": [published.pk], "post": "yes"}
+    assert client.post(changelist, data).status_code == 403
+    assert Issue.objects.filter(pk=published.pk, status=S.PUBLISHED).exists()
+    assert client.get(published.get_absolute_url()).status_code == 200

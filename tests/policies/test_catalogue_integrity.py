@@ -114,6 +114,20 @@ def test_every_write_path_leaves_the_index_equal_to_a_rebuild(run, admin_client,
     assert response.status_code == 302
     check()
 
+    # themes merged in the admin (the action's page, then its POST)
+    run(EntryFactory, themes=["one-network", "mobile"])
+    merged = Theme.objects.get(slug="mobile")
+    changelist = reverse("admin:policies_theme_changelist")
+    page = admin_client.post(changelist, {"action": "merge", "_selected_action": [merged.pk]})
+    assert "合并到" in page.content.decode()
+    into = Theme.objects.get(slug="one-network")
+    data = {"action": "merge", "_selected_action": [merged.pk], "into": into.pk, "post": "yes"}
+    response = run(admin_client.post, changelist, data)
+    assert response.status_code == 302
+    assert not Theme.objects.filter(slug="mobile").exists()
+    assert "掌上办" in Theme.objects.get(pk=into.pk).keyword_list
+    check()
+
     # a theme deleted in the admin
     theme = Theme.objects.get(slug="cross-province")
     response = run(admin_client.post, reverse("admin:policies_theme_delete", args=[theme.pk]), {"post": "yes"})

@@ -91,3 +91,23 @@ def test_the_service_refuses_a_city_outside_its_parent(researcher):
     with pytest.raises(ValidationError):
         region_save(region=city, by=researcher)
     assert not Region.objects.filter(code=330100).exists()
+
+
+def test_only_someone_who_may_delete_themes_merges_them(client, researcher, chief_editor):
+    from policies.models import Theme
+    from policies.services import theme_merge
+
+    mobile, network = Theme.objects.get(slug="mobile"), Theme.objects.get(slug="one-network")
+    with pytest.raises(PermissionDenied):
+        theme_merge(themes=[mobile], into=network, by=researcher)
+    client.force_login(researcher)
+    data = {"action": "merge", "_selected_action": [mobile.pk], "into": network.pk, "post": "yes"}
+    client.post(reverse("admin:policies_theme_changelist"), data)
+    assert Theme.objects.filter(pk=mobile.pk).exists()
+    from subscribers.models import Subscriber
+
+    reader = Subscriber.objects.create(email="reader@example.org")
+    reader.themes.set([mobile])
+    theme_merge(themes=[mobile], into=network, by=chief_editor)
+    assert not Theme.objects.filter(pk=mobile.pk).exists()
+    assert list(reader.themes.values_list("slug", flat=True)) == ["one-network"]  # preferences follow the merge
