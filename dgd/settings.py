@@ -209,6 +209,9 @@ else:
 # One task at a time per worker process: a chunk of digests is long work, and with acks_late a prefetched
 # message held by a busy process would wait behind it. acks_late is set per task, on idempotent ones only.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A chunk being sent when the broker connection drops (Redis restarted) goes on sending: cancelling it would
+# leave its rows to run out their lease for nothing (the database, not Redis, knows what is left to send).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 
 # --- Subscribers --------------------------------------------------------------------------
 # Redis must run with `maxmemory-policy noeviction`: an evicted queue key would lose digest tasks (the periodic

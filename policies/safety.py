@@ -3,10 +3,12 @@
 * ``validate_http_url`` / ``is_safe_url`` / ``safe_url``: the one rule for a link the catalogue stores and
   renders — an absolute ``http`` or ``https`` URL with a host, and nothing a browser or a PDF renderer could
   read otherwise (no ``javascript:``, ``data:``, ``file:``, relative or protocol-relative values, no
-  whitespace, control characters, quotes, angle brackets or backslashes). It is the validator of
-  ``Entry.source_url`` (admin forms, spreadsheet import) and is called by the newsletter parser; templates
-  pass every stored link through ``safe_url`` (the ``safe_url`` filter of ``safe_links``), so a row stored
-  before the rule renders without its link.
+  credentials before the host, no whitespace, control characters, quotes, angle brackets or backslashes).
+  It is the validator of ``Entry.source_url`` (admin forms, spreadsheet import) and is called by the
+  newsletter parser; templates pass every stored link through ``safe_url`` (the ``safe_url`` filter of
+  ``safe_links``) and the PDF renderer drops any other ``href``, so a row stored before the rule renders
+  without its link.
+* ``xml_text``: a string without what XML 1.0 cannot hold (the feed, .xlsx cells).
 * ``spreadsheet_cell`` / ``spreadsheet_row``: a text cell that a spreadsheet application would read as a
   formula (``=``, ``+``, ``-``, ``@``, tab, CR, LF, their full-width forms, or any of them after leading
   blanks) is prefixed with a single quote, as OWASP's CSV-injection guidance recommends; every .csv and
@@ -43,6 +45,8 @@ def is_safe_url(value):
         return False
     if parts.scheme.lower() not in SAFE_URL_SCHEMES or not parts.hostname:
         return False
+    if "@" in parts.netloc:  # credentials, or a host disguised as one: https://www.gov.cn@evil.example/
+        return False
     if not value.lower().startswith(f"{parts.scheme.lower()}://"):
         return False
     try:
@@ -64,6 +68,10 @@ class HttpURLField(models.URLField):
     """A URLField whose only rule is ``validate_http_url`` (Django's own also lets ftp:// through)."""
 
     default_validators = [validate_http_url]
+
+    def formfield(self, **kwargs):
+        # A form completes a value typed without a scheme (www.gov.cn/…) to https://, as Django 6 will.
+        return super().formfield(**{"assume_scheme": "https", **kwargs})
 
 
 def safe_url(value):
@@ -87,7 +95,8 @@ def xml_text(value):
     return XML_ILLEGAL.sub("", value) if isinstance(value, str) else value
 
 
-def _starts_like_formula(text):
+def looks_like_formula(text):
+    """Whether a spreadsheet would read ``text`` as a formula (what an import may want to refuse, too)."""
     stripped = text.lstrip(_LEADING_BLANKS)
     if not stripped:
         return False
@@ -103,7 +112,7 @@ def spreadsheet_cell(value):
     if not isinstance(value, str):
         return value
     value = xml_text(value)
-    if _starts_like_formula(value):
+    if looks_like_formula(value):
         return "'" + value
     return value
 
@@ -114,7 +123,7 @@ def spreadsheet_row(values):
 
 def spreadsheet_text(value):
     """The inverse on import: a cell ``spreadsheet_cell`` prefixed reads back as it was."""
-    if isinstance(value, str) and value.startswith("'") and _starts_like_formula(value[1:]):
+    if isinstance(value, str) and value.startswith("'") and looks_like_formula(value[1:]):
         return value[1:]
     return value
 

@@ -2,6 +2,7 @@
 a small per-process cache across chunks); only the personal parts — the name and the two signed links — are
 substituted per recipient."""
 
+import re
 import uuid
 from collections import OrderedDict
 from email.header import Header
@@ -30,6 +31,19 @@ DATE = "DGDxPERSONALxDATE"
 TO = "dgdxpersonalxto@placeholder.invalid"
 MANAGE_URL = "DGDxPERSONALxMANAGE"
 UNSUBSCRIBE_URL = "DGDxPERSONALxUNSUBSCRIBE"
+
+# The placeholders as bytes, longest first, for splitting a group's message at them once.
+_PLACEHOLDERS = re.compile(
+    b"("
+    + b"|".join(
+        re.escape(p.encode())
+        for p in sorted((NAME, NAME_HTML, TOKEN, MESSAGE_ID, DATE, TO, MANAGE_URL, UNSUBSCRIBE_URL), key=len)[::-1]
+    )
+    + b")"
+)
+# SMTP's transparency rule (RFC 5321 4.5.2, what smtplib.data does to every message): a line that starts with a
+# period gets another.
+_LEADING_PERIOD = re.compile(rb"(?m)^\.")
 
 TEMPLATES = ("email/subscribers/digest/subject.txt", "email/subscribers/digest/body.txt")
 HTML_TEMPLATE = "email/subscribers/digest/body.html"
@@ -88,40 +102,54 @@ class RenderedGroup:
     def __init__(self, *, subject, text, html):
         self.subject, self.text, self.html = subject, text, html
         self._raw = None
+        self._wire = None
+        self._boundary = f"==dgd-{uuid.uuid4().hex}"
 
     def raw_template(self):
         """The whole message as bytes, with placeholders in the personal places: built once per group, so a
         recipient costs a few ``bytes.replace`` calls instead of a MIME build. Both bodies go as 8bit (their
         lines are folded under SMTP's limit, see ``fold``), so the placeholders appear verbatim."""
         if self._raw is None:
-            boundary = f"==dgd-{uuid.uuid4().hex}"
-            headers = [
-                ("Subject", Header(self.subject, "utf-8").encode(linesep="\r\n")),
-                ("From", sanitize_address(settings.SUBSCRIBERS_FROM_EMAIL, "utf-8")),
-                ("To", TO),
-                ("Date", DATE),
-                ("Message-ID", MESSAGE_ID),
-            ]
-            if settings.SUBSCRIBERS_REPLY_TO:
-                reply_to = ", ".join(sanitize_address(a, "utf-8") for a in settings.SUBSCRIBERS_REPLY_TO)
-                headers.append(("Reply-To", reply_to))
-            unsubscribe = unsubscribe_headers(unsubscribe_url=UNSUBSCRIBE_URL, token=TOKEN, quote_token=False)
-            headers += [
-                ("List-Unsubscribe", unsubscribe["List-Unsubscribe"].replace(", ", ",\r\n ")),
-                ("List-Unsubscribe-Post", unsubscribe["List-Unsubscribe-Post"]),
-                ("MIME-Version", "1.0"),
-                ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
-            ]
-            parts = []
-            for subtype, body in (("plain", self.text), ("html", self.html)):
-                body = body.replace("\r\n", "\n").replace("\n", "\r\n")
-                parts.append(
-                    f'--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
-                    f"Content-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n"
-                )
-            head = "".join(f"{name}: {value}\r\n" for name, value in headers)
-            self._raw = (head + "\r\n" + "".join(parts) + f"--{boundary}--\r\n").encode()
+            self._raw = self._build()
         return self._raw
+
+    def _build(self):
+        boundary = self._boundary
+        headers = [
+            ("Subject", Header(self.subject, "utf-8").encode(linesep="\r\n")),
+            ("From", sanitize_address(settings.SUBSCRIBERS_FROM_EMAIL, "utf-8")),
+            ("To", TO),
+            ("Date", DATE),
+            ("Message-ID", MESSAGE_ID),
+        ]
+        if settings.SUBSCRIBERS_REPLY_TO:
+            reply_to = ", ".join(sanitize_address(a, "utf-8") for a in settings.SUBSCRIBERS_REPLY_TO)
+            headers.append(("Reply-To", reply_to))
+        unsubscribe = unsubscribe_headers(unsubscribe_url=UNSUBSCRIBE_URL, token=TOKEN, quote_token=False)
+        headers += [
+            ("List-Unsubscribe", unsubscribe["List-Unsubscribe"].replace(", ", ",\r\n ")),
+            ("List-Unsubscribe-Post", unsubscribe["List-Unsubscribe-Post"]),
+            ("MIME-Version", "1.0"),
+            ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+        ]
+        parts = []
+        for subtype, body in (("plain", self.text), ("html", self.html)):
+            body = body.replace("\r\n", "\n").replace("\n", "\r\n")
+            parts.append(
+                f'--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
+                f"Content-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n"
+            )
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers)
+        return (head + "\r\n" + "".join(parts) + f"--{boundary}--\r\n").encode()
+
+    def wire_parts(self):
+        """``raw_template()`` dot-stuffed for SMTP's DATA and split at its placeholders (literal, placeholder,
+        literal, …), once per group: a recipient then costs one join, not nine copies of the message and
+        smtplib's scan of all of it for lines that start with a period. (Only these parts are kept: the raw
+        template is built again in the rare case a personal value needs the whole-message path.)"""
+        if self._wire is None:
+            self._wire = _PLACEHOLDERS.split(_LEADING_PERIOD.sub(b"..", self._raw or self._build()))
+        return self._wire
 
     @property
     def empty(self):
@@ -240,3 +268,30 @@ def personalise_raw(rendered, *, subscriber_id, email, name, issue_id):
         .replace(UNSUBSCRIBE_URL.encode(), links["unsubscribe"].encode())
         .replace(TOKEN.encode(), quote(links["token"]).encode())
     )
+
+
+def personalise_wire(rendered, *, subscriber_id, email, name, issue_id):
+    """``personalise_raw``'s message ready for SMTP's DATA (dot-stuffed), or None when the address is not plain
+    ASCII. Built from ``wire_parts``; a personal value that could itself start a line (a line break in it, or a
+    leading period) sends it through the whole-message path instead."""
+    if not email.isascii():
+        return None
+    links = personal_links(subscriber_id)
+    display_name = name or _("reader")
+    values = {
+        TO: email,
+        MESSAGE_ID: message_id(issue_id=issue_id, subscriber_id=subscriber_id),
+        DATE: formatdate(localtime=settings.EMAIL_USE_LOCALTIME),
+        NAME_HTML: escape(display_name),
+        NAME: display_name,
+        MANAGE_URL: links["manage"],
+        UNSUBSCRIBE_URL: links["unsubscribe"],
+        TOKEN: quote(links["token"]),
+    }
+    if any(value.startswith(".") or "\n" in value or "\r" in value for value in values.values()):
+        raw = personalise_raw(rendered, subscriber_id=subscriber_id, email=email, name=name, issue_id=issue_id)
+        return _LEADING_PERIOD.sub(b"..", raw)
+    encoded = {placeholder.encode(): value.encode() for placeholder, value in values.items()}
+    parts = list(rendered.wire_parts())
+    parts[1::2] = [encoded[placeholder] for placeholder in parts[1::2]]
+    return b"".join(parts)

@@ -26,6 +26,21 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache_keys():
+    """Each test reads and writes cache keys of its own: catalogue versions restart with every test's database,
+    so facet counts cached by an earlier test under the same version would be read back. (A prefix, not
+    ``cache.clear()``: on Redis that flushes the whole database, Celery's queues with it.)"""
+    import uuid
+
+    from django.core.cache import cache
+
+    run_prefix = cache.key_prefix
+    cache.key_prefix = f"{run_prefix}-{uuid.uuid4().hex[:8]}"
+    yield
+    cache.key_prefix = run_prefix
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _static_root():
     from django.conf import settings

@@ -38,7 +38,7 @@ CUSTOM = {
     "policies_importjob_cancel": "policies.view_importjob",
     "auth_user_password_change": "auth.change_user",
 }
-ACTION_PERMISSIONS = {"mark_ready": "policies.mark_ready"}
+ACTION_PERMISSIONS = {"mark_ready": "policies.mark_ready", "merge": "policies.delete_theme"}
 # django-import-export's pages on every model that has them (IMPORT_EXPORT_*_PERMISSION_CODE in settings); the
 # list of all entries adds and imports nothing (each kind has its own form and sheet, which fix the kind).
 SPREADSHEET = {"import": "add", "process_import": "add", "export": "view"}
@@ -62,7 +62,7 @@ def catalogue(imported_sample, chief_editor):
     from subscribers.models import Delivery, Subscriber
 
     Region.objects.create(code=320500, name="苏州市", short_name="苏州", kind="city", parent_id=320000)
-    draft = IssueFactory()
+    draft = IssueFactory(year=2023)  # the sample holds 2022-08
     IssueEntryFactory(issue=draft)
     subscriber = Subscriber.objects.create(email="reader@example.org", status="confirmed")
     Delivery.objects.create(issue=imported_sample, subscriber=subscriber)

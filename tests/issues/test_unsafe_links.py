@@ -57,6 +57,7 @@ UNSAFE = [
     "https://exa mple.com/",
     "https://example.com/\u2028x",
     "https://example.com/\x1bx",
+    "https://www.gov.cn@evil.example.com/",
 ]
 SAFE = [
     "https://www.gov.cn/zhengce/content/2022-08/01/content_5703768.htm",

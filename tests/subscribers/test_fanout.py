@@ -2,11 +2,13 @@
 loses its fan-out, the periodic check, a message recorded the moment it is accepted, leases, and the chief
 editor's confirmation and live progress."""
 
+import re
 import uuid
 from datetime import timedelta
 
 import psycopg
 import pytest
+from django.core.mail import get_connection
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -17,6 +19,7 @@ from issues.models import IssueStatus
 from issues.services import issue_import_newsletter
 from issues.workflow import issue_approve, issue_publish, issue_submit
 from subscribers import services
+from subscribers.digests import NAME, NAME_HTML, RenderedGroup, personalise_raw, personalise_wire
 from subscribers.models import Delivery, DeliveryStatus, Fanout, Scope, SubscriberStatus
 from subscribers.selectors import delivery_counts
 from tests.conftest import SAMPLE
@@ -323,3 +326,37 @@ def test_only_who_may_publish_sees_the_confirmation_and_only_for_an_issue_ready_
     response = client.get(confirm_url(issue, "publish"), follow=True)
     assert response.redirect_chain == [(reverse("admin:issues_issue_change", args=[issue.pk]), 302)]
     assert [m.level_tag for m in response.context["messages"]] == ["error"]
+
+
+# --- The message on the wire ---------------------------------------------------------------------------------
+
+
+def unstuffed(wire):
+    return re.sub(rb"(?m)^\.\.", b".", wire)
+
+
+def same_but_date(a, b):
+    date = re.compile(rb"^Date: .*$", re.MULTILINE)
+    return date.sub(b"Date: -", a) == date.sub(b"Date: -", b)
+
+
+@pytest.mark.parametrize("name", ["王芳", ".点"])  # the name starts a line: a leading period is stuffed
+def test_the_dot_stuffed_message_is_the_message(name, settings):
+    rendered = RenderedGroup(
+        subject="第4期",
+        text=f"{NAME}，您好\n.\n..两个点\n.一个点\n正文\n",
+        html=f"<p>{NAME_HTML}</p>\n.<b>x</b>\n",
+    )
+    personal = {"subscriber_id": 7, "email": "w@example.org", "name": name, "issue_id": 3}
+    wire = personalise_wire(rendered, **personal)
+    assert b"\r\n.\r\n" not in wire  # a lone period would end the DATA
+    assert same_but_date(unstuffed(wire), personalise_raw(rendered, **personal))
+
+    with SmtpServer() as server:
+        server.use_in(settings)
+        connection = get_connection()
+        connection.open()
+        services._sendmail_wire(connection.connection, "dgd@localhost", "w@example.org", wire)
+        connection.close()
+    [received] = server.recorder.messages
+    assert same_but_date(received.content, personalise_raw(rendered, **personal))  # the server unstuffed it
