@@ -76,5 +76,41 @@ class RequestSizeLimitMiddleware:
         return self.get_response(request)
 
 
+class AdminBadLookupMiddleware:
+    """Answer 400 when an admin list (or an export built from one) fails on its query string.
+
+    The changelist passes every unknown parameter to the queryset as a lookup and redirects to ``?e=1`` on the
+    errors it expects; others escape it as a 500: a date-hierarchy year of eleven digits (``OverflowError``
+    while building the bounds), ``created_at__year=99999999999`` (raised only when the query is compiled), a
+    date out of PostgreSQL's range. Only list and export pages of the admin, only for those errors.
+    """
+
+    ERRORS = (OverflowError, ValueError, TypeError)
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.contrib.admin.options import IncorrectLookupParameters
+        from django.core.exceptions import FieldError, ValidationError
+        from django.db import DataError
+
+        match = getattr(request, "resolver_match", None)
+        if match is None or match.namespace != "admin" or not request.GET:
+            return None
+        if not (match.url_name or "").endswith(("_changelist", "_export")):
+            return None
+        if not isinstance(exception, (IncorrectLookupParameters, FieldError, ValidationError, DataError, *self.ERRORS)):
+            return None
+        return HttpResponse(
+            _("The filters in the address are not valid for this list."),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+
+
 def _megabytes(size):
     return f"{size / (1024 * 1024):.0f} MB"

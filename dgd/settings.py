@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "dgd.middleware.RequestSizeLimitMiddleware",  # 413 for a body over DGD_MAX_REQUEST_SIZE, unread
     "dgd.middleware.RejectNulMiddleware",  # 400 for a NUL in any parameter: PostgreSQL refuses it in text
+    "dgd.middleware.AdminBadLookupMiddleware",  # 400 for an admin list's query string its queryset fails on
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -2,8 +2,9 @@ import datetime
 from zoneinfo import ZoneInfo
 
 from adminsortable2.admin import SortableAdminBase, SortableTabularInline
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -28,8 +29,24 @@ class SeriesAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class IssueEntryForm(forms.ModelForm):
+    """An entry appears in one issue only (the workflow refuses a submit or an approval otherwise, too)."""
+
+    class Meta:
+        model = IssueEntry
+        fields = ["section", "entry"]
+
+    def clean_entry(self):
+        entry = self.cleaned_data["entry"]
+        other = IssueEntry.objects.filter(entry=entry).exclude(issue_id=self.instance.issue_id).first()
+        if other is not None:
+            raise ValidationError(_("This entry is in %(issue)s already.") % {"issue": other.issue})
+        return entry
+
+
 class IssueEntryInline(SortableTabularInline):
     model = IssueEntry
+    form = IssueEntryForm
     fields = ["section", "entry"]
     autocomplete_fields = ["entry"]
     extra = 0

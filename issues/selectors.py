@@ -8,7 +8,7 @@ from django.core.exceptions import ObjectDoesNotExist
 
 from issues.models import SECTION_ORDER, Issue, IssueEntry
 from issues.newsletter.format import SECTION_TITLES, chinese_numeral
-from policies.models import Kind, Level
+from policies.models import Entry, Kind, Level
 
 
 @dataclass
@@ -178,3 +178,14 @@ def issue_for_display(data):
         "month_padded": f"{data['month']:02d}",
         "number_padded": f"{data['number']:02d}",
     }
+
+
+def issue_shared_entries(issue):
+    """The issue's entries that another issue holds too: an entry appears in one issue only (assembly takes
+    the month's entries that are in no other issue; the inline form and the workflow refuse the rest)."""
+    return list(
+        Entry.objects.filter(issue_items__issue=issue)
+        .filter(issue_items__in=IssueEntry.objects.exclude(issue=issue))
+        .distinct()
+        .order_by("pk")
+    )

@@ -20,9 +20,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from issues.models import Issue, IssueEvent, IssueRevision, IssueStatus
-from issues.selectors import issue_as_data
+from issues.selectors import issue_as_data, issue_shared_entries
 from issues.signals import issue_published
-from policies.models import guarded_writes
+from policies.indexing import catalogue_flush
+from policies.models import Entry, Status, guarded_writes
 
 S = IssueStatus
 
@@ -101,6 +102,7 @@ def issue_transition(*, issue, action, by, comment="", publish_at=None, system=F
             issue.approved_data = None
         elif action == "publish":
             issue.published_at = timezone.now()
+            _entries_make_ready(issue, by=None if system else by)
         issue._change_reason = f"workflow: {action}"
         if not system:
             issue._history_user = by
@@ -120,9 +122,29 @@ def issue_transition(*, issue, action, by, comment="", publish_at=None, system=F
     return issue, True
 
 
+def _entries_make_ready(issue, *, by):
+    """Publishing an issue publishes its entries: a draft entry of it (imported with ``--draft``, added by hand)
+    becomes ready and visible in the library, recorded in its history as published with the issue. The chief
+    editor approved it with the issue; leaving it hidden would make an issue public whose entries are not."""
+    with guarded_writes(Entry):
+        for entry in Entry.objects.filter(issue_items__issue=issue, status=Status.DRAFT).order_by("pk"):
+            entry.status = Status.READY
+            entry._change_reason = f"published with {issue}"
+            entry._history_user = by
+            entry.save(update_fields=["status", "updated_at"])
+    catalogue_flush()  # the library shows them as the transaction commits
+
+
 def _check(issue, action, *, comment, publish_at):
     if action == "submit" and not issue.items.exists():
         raise WorkflowError(_("An empty issue cannot be submitted: assemble it first."))
+    if action in ("submit", "approve"):
+        shared = issue_shared_entries(issue)
+        if shared:
+            raise WorkflowError(
+                _("These entries are in another issue already; take them out first: %(titles)s")
+                % {"titles": "；".join(entry.display_title for entry in shared)}
+            )
     if action == "schedule":
         if publish_at is None:
             raise WorkflowError(_("Choose the publication time (Asia/Shanghai)."))

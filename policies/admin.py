@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportModelAdmin
 
+from policies.admin_exports import SafeExportAdminMixin
 from policies.admin_history import GuardedHistoryAdmin
 from policies.admin_imports import ImportJobAdminMixin
 from policies.indexing import catalogue_flush, entries_delete
@@ -51,6 +52,11 @@ class RegionForm(forms.ModelForm):
             )
         except PermissionDenied as error:
             raise ValidationError(str(error)) from None
+        except ValidationError as error:
+            # a message about a field the form does not show (the code of a stored region) is the form's own
+            by_field = error.error_dict if hasattr(error, "error_dict") else {None: error.error_list}
+            for field, errors in by_field.items():
+                self.add_error(field if field in self.fields else None, errors)
         return cleaned
 
 
@@ -145,7 +151,7 @@ class PartnerAdmin(admin.ModelAdmin):
     search_fields = ["name", "full_name"]
 
 
-class EntryAdmin(ImportJobAdminMixin, ImportExportModelAdmin, GuardedHistoryAdmin):
+class EntryAdmin(ImportJobAdminMixin, SafeExportAdminMixin, ImportExportModelAdmin, GuardedHistoryAdmin):
     """The admin every kind of entry shares; each kind narrows the fields it shows."""
 
     resource_classes = [EntryResource]

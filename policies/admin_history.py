@@ -1,7 +1,8 @@
 """History in the admin without a side door: a revert restores content, never workflow state."""
 
 from django.contrib import messages
-from django.http import HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -27,16 +28,25 @@ class GuardedHistoryAdmin(SimpleHistoryAdmin):
         return super().revert_disabled(request, obj)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not str(version_id).isdigit():
+            raise Http404
         current = self.get_object(request, object_id)
-        if request.method == "POST" and current is not None and self.revert_disabled(request, current):
+        opts = self.model._meta
+        if request.method == "POST" and current is None:
+            # A deleted row is not brought back from its history: its workflow state would come back with it.
+            self.message_user(request, _("A deleted record cannot be restored from its history."), messages.ERROR)
+            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+        if request.method == "POST" and self.revert_disabled(request, current):
             self.message_user(request, _("This version cannot be restored now."), messages.ERROR)
-            opts = self.model._meta
             return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[current.pk]))
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     def save_model(self, request, obj, form, change):
         if change and obj.pk is not None:
-            for name, value in type(obj)._base_manager.filter(pk=obj.pk).values(*obj.GUARDED_FIELDS).first().items():
+            stored = type(obj)._base_manager.filter(pk=obj.pk).values(*obj.GUARDED_FIELDS).first()
+            if stored is None:
+                raise PermissionDenied(_("A deleted record cannot be restored from its history."))
+            for name, value in stored.items():
                 setattr(obj, name, value)
             obj._guarded_loaded = {name: getattr(obj, name) for name in obj.GUARDED_FIELDS}
         super().save_model(request, obj, form, change)

@@ -1,4 +1,6 @@
 from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 from policies.models import Region, RegionKind, Theme
@@ -46,6 +48,21 @@ class SubscribeForm(PreferencesForm):
     website = forms.CharField(required=False, widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}))
 
     field_order = ["email", "name", "organisation", "provinces", "themes", "scope"]
+
+    def clean_email(self):
+        """The canonical address (``normalise_email``), which must itself be a plain address: a quoted or
+        escaped local part ("victim"@…) would be one more spelling of a mailbox that rate limits key on."""
+        from subscribers.services import normalise_email
+
+        email = normalise_email(self.cleaned_data["email"])
+        local = email.rpartition("@")[0]
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ValidationError(_("Enter a plain email address, such as name@example.com.")) from None
+        if any(char in local for char in '"\\ '):
+            raise ValidationError(_("Enter a plain email address, such as name@example.com."))
+        return email
 
 
 class CsvImportForm(forms.Form):

@@ -6,13 +6,16 @@ import csv
 import io
 import logging
 import math
+import select
 import smtplib
 import time
+import unicodedata
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -52,7 +55,15 @@ logger = logging.getLogger(__name__)
 
 
 def normalise_email(email):
-    return email.strip().lower()
+    """The address as the mail system delivers it, as one key: compatibility forms folded (NFKC: a full-width
+    ｅｘａｍｐｌｅ.com is example.com), the domain in its ASCII (IDNA) form, lower case. Rate limits and the
+    unique subscriber row both key on it, so spelling an address differently reaches no one twice."""
+    email = unicodedata.normalize("NFKC", email.strip())
+    local, at, domain = email.rpartition("@")
+    if at and domain:
+        with contextlib.suppress(UnicodeError):  # not a valid domain: the address fails validation
+            domain = domain.encode("idna").decode("ascii")
+    return f"{local}{at}{domain}".lower()
 
 
 def clean_preferences(*, provinces, themes, scope):
@@ -138,7 +149,9 @@ def subscriber_send_confirmation(*, subscriber_id, preferences, request_id=None)
             "confirm_url": absolute(reverse("subscribers:confirm", args=[token])),
             "days": settings.SUBSCRIBERS_CONFIRM_MAX_AGE // 86400,
         }
-    context |= {"subscriber": subscriber, "name": preferences.get("name") or subscriber.name}
+    # A confirmation greets no one by name: the name is whatever a stranger typed for this address, and a mail
+    # from the institute must not carry a stranger's text (a phishing line, a link) to the address's owner.
+    context |= {"subscriber": subscriber, "name": subscriber.name if subscriber.is_confirmed else ""}
     send_templated_mail(f"email/subscribers/{kind}", context, to=subscriber.email)
     return kind
 
@@ -535,14 +548,30 @@ def deliveries_send_chunk(*, issue_id, limit=None):
 
 
 class _Sender:
-    """The database side of one chunk being sent: its lease and the per-message marks."""
+    """The database side of one chunk being sent: its lease and the per-message marks.
+
+    On PostgreSQL a mark is pipelined: its UPDATE goes out the moment the SMTP server accepted the message, and
+    its result is read during the next message's MAIL command (``settle``), so the database's round trip costs
+    the sender nothing. A killed process loses no mark it sent: the statement is in the socket and the server
+    runs it. Marks commit with ``synchronous_commit = off``: a PostgreSQL crash (not a restart, which flushes)
+    may forget the last fraction of a second of them, and those messages would be sent again (docs/delivery.md).
+    """
+
+    MARK = (
+        "UPDATE {table} SET status = 'sent', sent_at = {now}, updated_at = {now}, error = '', "
+        "attempts = attempts + 1, claim = NULL, lease_until = NULL WHERE id = {id} AND status <> 'sent'"
+    )
 
     def __init__(self, *, claim, ids):
         self.claim = claim
         self.held = set(ids)
         self.renewed_at = time.monotonic()
-        self.table = connection.ops.quote_name(Delivery._meta.db_table)
-        self.cursor = None
+        table = connection.ops.quote_name(Delivery._meta.db_table)
+        self.sql = self.MARK.format(table=table, now="%s", id="%s")
+        self.pipelined_sql = self.MARK.format(table=table, now="$1::timestamptz", id="$2").encode()
+        self.pipelined = connection.vendor == "postgresql"
+        self.in_flight = None  # (delivery id, time) of a pipelined mark whose result is still to be read
+        self.session = None  # the database connection on which synchronous_commit was turned off
         self.reconnected = False
 
     def _database(self, operation, *, what):
@@ -554,7 +583,7 @@ class _Sender:
             try:
                 return operation()
             except DB_ERRORS:
-                self.cursor, self.reconnected = None, True
+                self.reconnected = True
                 if connection.in_atomic_block or time.monotonic() + delay > deadline:
                     raise
                 logger.warning("%s: the database is unreachable, trying again in %.1f s", what, delay, exc_info=True)
@@ -562,36 +591,75 @@ class _Sender:
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
-    def _cursor(self):
-        if self.cursor is None:
-            self.cursor = connection.cursor()
-            if connection.vendor == "postgresql":
-                # A mark is one single-row commit per message; not waiting for its WAL flush halves its cost. A
-                # PostgreSQL crash (not a restart, which flushes) may then forget the last fraction of a second
-                # of marks: those messages would be sent again. docs/delivery.md.
-                self.cursor.execute("SET synchronous_commit TO off")
-        return self.cursor
+    def _session(self):
+        """Django's connection, with synchronous_commit off for this chunk's marks (again after a reconnect)."""
+        connection.ensure_connection()
+        if self.pipelined and self.session is not connection.connection:
+            with connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit TO off")
+            self.session = connection.connection
+        return connection.connection
 
     def close(self):
-        if self.cursor is not None and connection.vendor == "postgresql":
-            with contextlib.suppress(DB_ERRORS):  # a lost connection took the setting with it
-                self.cursor.execute("RESET synchronous_commit")
-        self.cursor = None
+        self.settle()
+        if self.session is not None and self.session is connection.connection:
+            with contextlib.suppress(DB_ERRORS), connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        self.session = None
+
+    def _mark_now(self, delivery_id, at):
+        def mark():
+            self._session()
+            with connection.cursor() as cursor:
+                cursor.execute(self.sql, [at, at, delivery_id])
+
+        self._database(mark, what="marking a digest sent")
 
     def mark_sent(self, delivery_id):
         """Record one message as sent, the moment the SMTP server accepted it: whoever holds the row now (a
         sender whose lease ran out may find another holding it), the message was sent."""
-        now = timezone.now()
-
-        def mark():
-            self._cursor().execute(
-                f"UPDATE {self.table} SET status = %s, sent_at = %s, updated_at = %s, error = '', "
-                "attempts = attempts + 1, claim = NULL, lease_until = NULL WHERE id = %s AND status <> %s",
-                [DeliveryStatus.SENT, now, now, delivery_id, DeliveryStatus.SENT],
-            )
-
-        self._database(mark, what="marking a digest sent")
         self.held.discard(delivery_id)
+        at = timezone.now()
+        if not self.pipelined:
+            self._mark_now(delivery_id, at)
+            return
+        self.settle()
+        try:
+            pgconn = self._session().pgconn
+            pgconn.send_query_params(self.pipelined_sql, [at.isoformat().encode(), str(delivery_id).encode()])
+            while pgconn.flush():  # psycopg's connections are non-blocking: push the statement out now
+                select.select([], [pgconn.socket], [], 1.0)
+            self.in_flight = (delivery_id, at)
+        except (psycopg.Error, *DB_ERRORS):
+            logger.warning("a pipelined mark could not be sent; marking again", exc_info=True)
+            self._mark_now(delivery_id, at)
+
+    def settle(self):
+        """Read the result of the mark in flight (it is normally there already); on any trouble, mark again."""
+        if self.in_flight is None:
+            return
+        delivery_id, at = self.in_flight
+        self.in_flight = None
+        try:
+            pgconn = connection.connection.pgconn
+            deadline = time.monotonic() + DB_WAIT
+            while True:
+                pgconn.consume_input()
+                if not pgconn.is_busy():
+                    break
+                if time.monotonic() > deadline:
+                    raise psycopg.OperationalError("no answer to a mark")
+                select.select([pgconn.socket], [], [], 1.0)
+            failure = None
+            while (answer := pgconn.get_result()) is not None:
+                if answer.status != psycopg.pq.ExecStatus.COMMAND_OK:
+                    failure = answer.error_message
+            if failure:
+                raise psycopg.OperationalError(failure.decode(errors="replace"))
+        except (psycopg.Error, *DB_ERRORS):
+            logger.warning("a pipelined mark failed; marking again", exc_info=True)
+            self.reconnected = True
+            self._mark_now(delivery_id, at)
 
     def keep(self, delivery_id):
         """Whether this sender still holds the row; renews the lease every third of it (and after the database
@@ -601,6 +669,8 @@ class _Sender:
         return delivery_id in self.held
 
     def renew(self):
+        self.settle()
+
         def renew():
             now = timezone.now()
             rows = Delivery.objects.filter(pk__in=self.held, claim=self.claim, status=DeliveryStatus.SENDING)
@@ -644,9 +714,12 @@ def _send(*, issue_id, claim, outgoing, result):
                     connection_.open()
                     opened = True
                 if wire is not None:
-                    _sendmail_wire(connection_.connection, envelope_from, subscriber.email, wire)
+                    _sendmail_wire(connection_.connection, envelope_from, subscriber.email, wire, sender.settle)
                 else:
+                    sender.settle()
                     connection_.send_messages([personalise(rendered, **personal)])
+            except DB_ERRORS:  # the database stayed away: this message was not sent; the chunk stops here
+                raise
             except Exception as error:  # classified below: transient ones are retried, the others recorded
                 is_transient, description = classify_error(error)
                 (transient if is_transient else permanent).append((delivery, description))
@@ -665,15 +738,17 @@ def _send(*, issue_id, claim, outgoing, result):
         # Rows never tried (an error stopped the chunk) keep their lease until it runs out: the periodic check
         # then puts them back, and fails a row that keeps killing its senders.
         try:
+            sender.settle()
             _record_failures(issue_id=issue_id, claim=claim, transient=transient, permanent=permanent, result=result)
+            sender.close()
         except DB_ERRORS:  # the database is gone: the lease runs out and the periodic check puts them back
             logger.warning("issue %s: failures not recorded; the lease will run out", issue_id, exc_info=True)
-        sender.close()
 
 
-def _sendmail_wire(smtp, sender, recipient, data):
+def _sendmail_wire(smtp, sender, recipient, data, meanwhile=None):
     """``smtplib.SMTP.sendmail`` for one recipient and a message already dot-stuffed (``personalise_wire``): the
-    same commands, replies and exceptions, without smtplib rescanning the whole message each time."""
+    same commands, replies and exceptions, without smtplib rescanning the whole message each time. ``meanwhile``
+    runs while the server answers MAIL (the previous message's mark is read then)."""
 
     def give_up(code):
         if code == 421:
@@ -684,7 +759,14 @@ def _sendmail_wire(smtp, sender, recipient, data):
 
     smtp.ehlo_or_helo_if_needed()
     options = [f"size={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
-    code, reply = smtp.mail(sender, options)
+    smtp.putcmd("mail", f"FROM:{smtplib.quoteaddr(sender)}{''.join(' ' + option for option in options)}")
+    if meanwhile is not None:
+        try:
+            meanwhile()
+        except BaseException:
+            smtp.close()  # MAIL's answer is unread: this conversation cannot go on
+            raise
+    code, reply = smtp.getreply()
     if code != 250:
         give_up(code)
         raise smtplib.SMTPSenderRefused(code, reply, sender)

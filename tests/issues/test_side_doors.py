@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from issues.models import Issue, IssueEvent, IssueStatus
-from issues.workflow import issue_transition
+from issues.workflow import WorkflowError, issue_transition
 from policies.models import Entry, GuardedFieldError, Status
 from tests.factories import EntryFactory, IssueEntryFactory, IssueFactory
 
@@ -206,3 +206,61 @@ def test_a_published_issue_cannot_be_deleted_from_the_admin(client, chief_editor
     assert client.post(changelist, data).status_code == 403
     assert Issue.objects.filter(pk=published.pk, status=S.PUBLISHED).exists()
     assert client.get(published.get_absolute_url()).status_code == 200
+
+
+def test_an_entry_of_another_issue_cannot_be_added_to_an_issue(client, researcher, chief_editor, published):
+    taken = published.items.first().entry
+    issue = IssueFactory(year=2023)
+    IssueEntryFactory(issue=issue)
+    client.force_login(researcher)
+    data = {
+        **issue_form(issue),
+        "intro": "",
+        "items-TOTAL_FORMS": "2",
+        "items-INITIAL_FORMS": "1",
+        "items-MIN_NUM_FORMS": "0",
+        "items-MAX_NUM_FORMS": "1000",
+        "items-0-id": issue.items.first().pk,
+        "items-0-issue": issue.pk,
+        "items-0-section": "policies",
+        "items-0-entry": issue.items.first().entry_id,
+        "items-0-position": "0",
+        "items-1-issue": issue.pk,
+        "items-1-section": "policies",
+        "items-1-entry": taken.pk,
+        "items-1-position": "1",
+    }
+    response = client.post(reverse("admin:issues_issue_change", args=[issue.pk]), data)
+    assert response.status_code == 200
+    assert "该条目已收入" in response.content.decode()
+    assert not issue.items.filter(entry=taken).exists()
+    # and a row put there another way is refused by the workflow
+    IssueEntryFactory(issue=issue, entry=taken)
+    with pytest.raises(WorkflowError, match="已收入其他期刊"):
+        issue_transition(issue=issue, action="submit", by=researcher)
+    issue.refresh_from_db()
+    assert issue.status == S.DRAFT
+
+
+def test_publishing_an_issue_makes_its_draft_entries_ready_and_says_so(chief_editor):
+    entry = EntryFactory(status=Status.DRAFT)
+    issue = IssueFactory()
+    IssueEntryFactory(issue=issue, entry=entry)
+    take(issue, chief_editor, "submit", "approve", "publish")
+    entry.refresh_from_db()
+    assert entry.status == Status.READY
+    latest = entry.history.order_by("-history_id").first()
+    assert latest.history_change_reason.startswith("published with") and latest.history_user == chief_editor
+
+
+def test_a_deleted_entry_is_not_restored_from_its_history(client, researcher, chief_editor):
+    entry = EntryFactory()
+    version = entry.history.order_by("history_id").first()
+    pk = entry.pk
+    Entry.objects.filter(pk=pk).delete()
+    client.force_login(researcher)
+    form = {"title": "复活", "issuer": "某厅", "level": "provincial", "published_on": "2022-08-01"}
+    response = client.post(revert_url("policies_policy", Entry(pk=pk), version), form)
+    assert response.status_code == 302
+    assert not Entry.objects.filter(pk=pk).exists()
+    assert client.get(reverse("admin:policies_policy_simple_history", args=[pk, "abc"])).status_code == 404

@@ -111,3 +111,12 @@ def test_only_someone_who_may_delete_themes_merges_them(client, researcher, chie
     theme_merge(themes=[mobile], into=network, by=chief_editor)
     assert not Theme.objects.filter(pk=mobile.pk).exists()
     assert list(reader.themes.values_list("slug", flat=True)) == ["one-network"]  # preferences follow the merge
+
+
+def test_moving_a_city_out_of_its_province_is_a_form_error_not_a_500(client, researcher):
+    Region.objects.create(code=320500, name="苏州市", short_name="苏州", kind="city", parent_id=320000)
+    client.force_login(researcher)
+    response = client.post(change_url(320500), region_form(name="苏州市", short_name="苏州", parent=310000))
+    assert response.status_code == 200
+    assert "不在上海市的范围内" in response.content.decode()
+    assert Region.objects.get(code=320500).parent_id == 320000

@@ -1,7 +1,6 @@
 """Public pages: subscribe (double opt-in, no enumeration, rate limit), confirm, preferences, unsubscribe."""
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -11,13 +10,6 @@ from tests.factories import IssueFactory
 from tests.subscribers.helpers import links_in, make_subscriber
 
 pytestmark = [pytest.mark.embedded, pytest.mark.django_db]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def post_subscribe(client, email, **extra):
@@ -295,3 +287,37 @@ def test_forged_unsubscribe_is_400_and_changes_nothing(token):
     response = Client(enforce_csrf_checks=True).post(url, "List-Unsubscribe=One-Click", content_type="text/plain")
     assert response.status_code == 400
     assert Subscriber.objects.filter(status=SubscriberStatus.CONFIRMED).count() == 2
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["victim@ｅxample.org", "VICTIM@EXAMPLE.ORG", "victim@ｅｘａｍｐｌｅ.ｏｒｇ", " victim@example.org "],
+)
+def test_another_spelling_of_an_address_counts_against_the_same_limit(
+    client, settings, smtp, eager_celery, django_capture_on_commit_callbacks, spelling
+):
+    settings.SUBSCRIBERS_EMAIL_RATE_LIMIT = "1/3600"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_subscribe(client, "victim@example.org").status_code == 302
+        assert post_subscribe(client, spelling).status_code == 302  # the same answer, and no second mail
+    assert len(smtp.wait_for(lambda: smtp.to("victim@example.org"))) == 1
+    assert list(Subscriber.objects.values_list("email", flat=True)) == ["victim@example.org"]
+
+
+@pytest.mark.parametrize("address", ['"victim"@example.org', '"vict\\im"@example.org', "vic tim@example.org"])
+def test_quoted_or_escaped_addresses_are_refused(client, address):
+    response = post_subscribe(client, address)
+    assert response.status_code == 200
+    assert response.context["form"].errors["email"]  # Django's own message, or ours for a quoted local part
+    assert not Subscriber.objects.exists()
+
+
+def test_a_confirmation_mail_carries_no_text_a_stranger_typed(
+    client, smtp, eager_celery, django_capture_on_commit_callbacks
+):
+    bait = "您的账户将被停用，请立即访问 https://evil.example/verify 重新验证"
+    with django_capture_on_commit_callbacks(execute=True):
+        post_subscribe(client, "victim@example.org", name=bait, organisation=bait)
+    [mail] = smtp.wait_for(lambda: smtp.to("victim@example.org"))
+    for part in ("text/plain", "text/html"):
+        assert "evil.example" not in mail.part(part) and "账户将被停用" not in mail.part(part)

@@ -217,20 +217,6 @@ def test_a_killed_worker_loses_nobody_and_repeats_at_most_what_was_in_flight(run
     assert sum(Delivery.objects.filter(issue=issue).values_list("claims", flat=True)) >= SUBSCRIBERS + held
 
 
-def test_an_emptied_redis_loses_no_digest_and_repeats_none(run, broker):
-    """Redis restarted without persistence in mid-send: the queued chunk tasks vanish; the chunks being sent
-    queue their successors and the periodic check wakes the rest."""
-    recorder, _worker = run
-    issue = publish_sample(UserFactory(role="chief_editor"))
-    recorder.wait_for(lambda: recorder.count() >= 100, timeout=30)
-    broker.flushdb()
-    counts = wait_until_done(issue)
-    assert counts == {"total": SUBSCRIBERS, "sent": SUBSCRIBERS, "failed": 0, "pending": 0, "skipped": 0}
-    received = digests_by_message_id(recorder)
-    assert set(received) == expected_message_ids(issue)
-    assert set(received.values()) == {1}
-
-
 @pytest.mark.parametrize("run", [10], indirect=True)
 def test_with_451_to_one_message_in_ten_every_message_still_arrives(run):
     recorder, _worker = run
