@@ -213,6 +213,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A chunk being sent when the broker connection drops (Redis restarted) goes on sending: cancelling it would
 # leave its rows to run out their lease for nothing (the database, not Redis, knows what is left to send).
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Spreadsheet imports (policies.tasks) run on a queue of their own, so an hour-long import never holds up
+# digest mail on the default queue `celery`; every worker (scripts/run.sh, docker-compose.yml) consumes both
+# (`-Q celery,imports`). An import is stopped after IMPORTS_TASK_SOFT_TIME_LIMIT seconds (the job ends failed,
+# nothing imported) and its process killed IMPORTS_TASK_TIME_LIMIT seconds in. Import tasks are acknowledged
+# on receipt (not acks_late), so the visibility timeout below does not bound them.
+CELERY_TASK_ROUTES = {
+    "policies.tasks.check_import_job": {"queue": "imports"},
+    "policies.tasks.run_import_job": {"queue": "imports"},
+}
+IMPORTS_TASK_SOFT_TIME_LIMIT = env.int("IMPORTS_TASK_SOFT_TIME_LIMIT", default=2 * 3600)
+IMPORTS_TASK_TIME_LIMIT = env.int("IMPORTS_TASK_TIME_LIMIT", default=IMPORTS_TASK_SOFT_TIME_LIMIT + 600)
+if IMPORTS_TASK_TIME_LIMIT <= IMPORTS_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("IMPORTS_TASK_TIME_LIMIT must exceed IMPORTS_TASK_SOFT_TIME_LIMIT.")
 
 # --- Subscribers --------------------------------------------------------------------------
 # Redis must run with `maxmemory-policy noeviction`: an evicted queue key would lose digest tasks (the periodic

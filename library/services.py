@@ -19,7 +19,7 @@ def filter_query(params, **replacing):
         (name, value)
         for name in FILTER_PARAMETERS
         for value in (replacing[name] if name in replacing else params.getlist(name))
-        if value
+        if str(value).strip()  # a blank value (a keyword of spaces) is no filter, as the FilterSet reads it
     ]
     return urlencode(pairs)
 

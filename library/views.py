@@ -23,6 +23,8 @@ from library.services import filter_query, saved_filter_create, saved_filter_del
 from policies.models import Region
 
 VIEW_PERMISSION = "policies.view_entry"
+# The page's own parameters besides the filter's (``LibraryFilter``): the page number and the keyset cursor.
+PAGE_PARAMETERS = frozenset({"page", "after"})
 
 
 def library_access(view):
@@ -68,6 +70,10 @@ def _filter_request(request):
     invalid and so left out: what the page shows in its message box, and why an export is refused."""
     filterset = LibraryFilter(request.GET or None)
     errors = filterset.error_messages()
+    # A misspelt name (``regoin``, ``Region``, ``region[]``) would otherwise be ignored silently: the page would
+    # show, and an export write, more than was asked for.
+    for name in sorted(set(request.GET) - PAGE_PARAMETERS - set(LibraryFilter.base_filters)):
+        errors.append(_("Unknown filter: %(name)s") % {"name": name[:50]})
     criteria = filterset.criteria()
     page, after = _page_request(request, errors)
     if criteria.keyword and not criteria.tokens:

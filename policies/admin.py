@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportModelAdmin
@@ -205,7 +206,7 @@ class EntryAdmin(ImportJobAdminMixin, SafeExportAdminMixin, ImportExportModelAdm
             (str(item.issue), f"（{item.issue.entry_edit_note}）" if item.issue.entry_edit_note else "")
             for item in items
         ]
-        return format_html_join(format_html("<br>"), "{}{}", rows)
+        return format_html_join(mark_safe("<br>"), "{}{}", rows)
 
     # -- actions -------------------------------------------------------------------------------
     def has_mark_ready_permission(self, request):

@@ -193,6 +193,22 @@ def _header(value):
     return "" if value is None else str(value).strip()
 
 
+def csv_field_limit():
+    """No cell can be larger than the file (``DGD_IMPORT_MAX_FILE_SIZE``): csv's own default, 128 KB, would
+    refuse a long 正文 with an English message. (csv's limit is per process; every import sets it alike.)"""
+    csv.field_size_limit(settings.DGD_IMPORT_MAX_FILE_SIZE)
+
+
+def csv_error_message(error, line):
+    """A ``csv.Error`` said in the user's language: csv's own messages are English and technical."""
+    if "field larger than field limit" in str(error):
+        return _("The CSV file cannot be read (line %(line)d): a cell is larger than %(limit)d characters.") % {
+            "line": line,
+            "limit": csv.field_size_limit(),
+        }
+    return _("The CSV file cannot be read (line %(line)d): it is not well-formed CSV.") % {"line": line}
+
+
 def read_csv(data):
     """A UTF-8 CSV (with or without a byte-order mark) as a ``tablib.Dataset``; anything else is refused."""
     try:
@@ -204,6 +220,7 @@ def read_csv(data):
         ) from None
     if "\x00" in text:
         raise ImportRefused(_("The file contains a NUL character: it is not a CSV file."), code="nul")
+    csv_field_limit()
     try:
         reader = csv.reader(io.StringIO(text, newline=""))
         headers = [_header(value) for value in next(reader, [])][:MAX_COLUMNS]
@@ -224,10 +241,7 @@ def read_csv(data):
             dataset.append(values)
             _check_rows(dataset.height)
     except csv.Error as error:
-        raise ImportRefused(
-            _("The CSV file cannot be read (line %(line)d): %(error)s") % {"line": reader.line_num, "error": error},
-            code="csv",
-        ) from None
+        raise ImportRefused(csv_error_message(error, reader.line_num), code="csv") from None
     if formulas:
         raise ImportRefused(formulas, code="formula")
     return dataset

@@ -16,7 +16,7 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-.venv/bin/celery -A dgd worker --loglevel=INFO --concurrency=2 >var/worker.log 2>&1 &
+.venv/bin/celery -A dgd worker -Q celery,imports --loglevel=INFO --concurrency=2 >var/worker.log 2>&1 &
 pids+=($!)
 .venv/bin/celery -A dgd beat --loglevel=INFO >var/beat.log 2>&1 &
 pids+=($!)

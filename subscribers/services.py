@@ -287,16 +287,20 @@ def subscribers_import_csv(*, data, consented, source, by=None):
             )
     if "\x00" in data:
         return ImportResult(errors=[_("The file contains a NUL character: it is not a CSV file.")])
+    from policies.imports import csv_error_message, csv_field_limit
+
+    csv_field_limit()
+    reader = csv.DictReader(io.StringIO(data, newline=""))
     try:
-        result = _subscribers_import_rows(csv.DictReader(io.StringIO(data, newline="")), consented, source)
+        result = _subscribers_import_rows(reader, consented, source)
     except csv.Error as error:
-        return ImportResult(errors=[_("The CSV file cannot be read: %(error)s") % {"error": error}])
+        return ImportResult(errors=[csv_error_message(error, reader.line_num)])
     return result
 
 
 def _subscribers_import_rows(reader, consented, source):
     if not reader.fieldnames or "email" not in [f.strip().lower() for f in reader.fieldnames]:
-        return ImportResult(errors=["line 1: an 'email' column is required"])
+        return ImportResult(errors=[_("Line 1: an “email” column is required.")])
     province_by_name = {}
     for code, short, name in Region.objects.filter(kind=RegionKind.PROVINCE).values_list("code", "short_name", "name"):
         province_by_name.update({str(code): code, short: code, name: code})
@@ -324,16 +328,20 @@ def _subscribers_import_rows(reader, consented, source):
         try:
             validate_email(email)
         except ValidationError:
-            result.errors.append(f"line {line}: invalid email «{email}»")
+            result.errors.append(_("Line %(line)d: invalid email «%(email)s».") % {"line": line, "email": email[:100]})
             continue
         unknown = [p for p in _split(row.get("provinces")) if p not in province_by_name]
         unknown += [t for t in _split(row.get("themes")) if t not in theme_by_name]
         if unknown:
-            result.errors.append(f"line {line}: unknown province or theme {', '.join(unknown)}")
+            result.errors.append(
+                _("Line %(line)d: unknown province or theme %(names)s.") % {"line": line, "names": "、".join(unknown)}
+            )
             continue
         scope = row.get("scope") or Scope.WHOLE
         if scope not in Scope.values:
-            result.errors.append(f"line {line}: scope must be one of {', '.join(Scope.values)}")
+            result.errors.append(
+                _("Line %(line)d: scope must be one of %(scopes)s.") % {"line": line, "scopes": ", ".join(Scope.values)}
+            )
             continue
         if email in seen:
             continue

@@ -12,7 +12,7 @@ from django.urls import reverse
 from accounts.services import login_lockouts_unlock
 from tests.factories import PASSWORD, UserFactory
 
-pytestmark = [pytest.mark.embedded, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 LOGIN = "/accounts/login/"
 

@@ -85,11 +85,11 @@ def test_a_researcher_imports_a_csv_through_the_admin(live_server, researcher_pa
 
     page.goto(f"{live_server.url}/admin/policies/policy/import/")
     page.set_input_files("#id_import_file", str(sheet))
-    expect(page.locator("#id_format option:checked")).to_have_text("csv")  # guessed by the admin's script
     page.click("input[type=submit]")
-    expect(page.locator("input[name=confirm]")).to_be_visible()
-    assert not Policy.objects.exists()  # a dry run so far
-    page.click("input[name=confirm]")
+    # the import job's page: checked, nothing written yet, a button to import
+    expect(page.locator("#import-job")).to_have_attribute("data-status", "ready")
+    assert not Policy.objects.exists()
+    page.click("#import-confirm")
 
     expect(page.locator("ul.messagelist")).to_contain_text("2")
     assert set(Policy.objects.values_list("title", flat=True)) == {"江苏省数字政府建设实施方案", "川渝通办事项清单"}

@@ -9,7 +9,7 @@ from django.urls import reverse
 from issues.models import IssueStatus
 from tests.factories import EntryFactory, IssueEntryFactory, IssueFactory
 
-pytestmark = [pytest.mark.embedded, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 S = IssueStatus
 

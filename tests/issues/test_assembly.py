@@ -11,7 +11,7 @@ from issues.services import AssemblyError, issue_assemble, issue_regenerate_intr
 from policies.models import Kind, Level, Status
 from tests.factories import EntryFactory, IssueEntryFactory, IssueFactory, PracticeEntryFactory
 
-pytestmark = [pytest.mark.embedded, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 AUGUST = datetime.date(2022, 8, 10)
 

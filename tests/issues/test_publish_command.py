@@ -8,7 +8,7 @@ from issues.models import IssueStatus
 from issues.signals import issue_published
 from tests.factories import IssueEntryFactory, IssueFactory, UserFactory
 
-pytestmark = [pytest.mark.embedded, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 S = IssueStatus
 

@@ -33,6 +33,12 @@ BAD = [
     {"issuer": "x" * 500},
     {"sort": "sideways"},
     {"sort": "relevance"},
+    # Unknown names: ignored silently they would export the whole catalogue.
+    {"regoin": "110000"},
+    {"themes": "x"},
+    {"Region": "110000"},
+    {"region[]": "110000"},
+    {"q ": "证照"},
 ]
 
 
@@ -230,3 +236,25 @@ def test_arbitrary_query_strings_never_give_a_server_error(sales_client, importe
 def test_raw_query_bytes_never_give_a_server_error(sales_client, imported_sample, raw):
     query = urllib.parse.quote_from_bytes(raw, safe="=&")
     assert sales_client.get(f"{URL}?{query}").status_code < 500
+
+
+@pytest.mark.embedded
+def test_an_unknown_parameter_is_named_on_the_page(sales_client, db):
+    response = sales_client.get(URL, {"regoin": "110000", "region": "320000"})
+    assert any("regoin" in message for message in response.context["errors"])
+    assert sales_client.get("/library/export.csv", {"regoin": "110000"}).status_code == 400
+
+
+@pytest.mark.embedded
+@pytest.mark.parametrize("blank", ["", "   ", "\u3000 \t"])
+def test_a_blank_keyword_is_no_keyword_everywhere(sales_client, imported_sample, blank):
+    plain = sales_client.get(URL)
+    response = sales_client.get(URL, {"q": blank, "region": "320000"})
+    assert response.status_code == 200 and not response.context["errors"]
+    assert response.context["criteria"].keyword == ""
+    assert "q=" not in response.context["query"]  # the export, facet and next links carry no keyword
+    export = sales_client.get("/library/export.csv", {"q": blank})
+    assert export.status_code == 200
+    everything = sales_client.get("/library/export.csv")
+    assert b"".join(export.streaming_content) == b"".join(everything.streaming_content)
+    assert plain.context["count"] == sales_client.get(URL, {"q": blank}).context["count"]

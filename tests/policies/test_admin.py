@@ -10,7 +10,7 @@ from django.urls import reverse
 from policies.models import Entry, Kind, Level, Policy, Status, Theme
 from tests.factories import EntryFactory, IssueEntryFactory, PracticeEntryFactory, UserFactory
 
-pytestmark = [pytest.mark.embedded, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 CHANGELISTS = [
     "policies_policy",

@@ -298,3 +298,59 @@ def test_the_job_list_shows_each_user_their_own_jobs(researcher_client, research
     )
     page = researcher_client.get(reverse("admin:policies_importjob_changelist")).content.decode()
     assert "我的.csv" in page and "别人的.csv" not in page
+
+
+# -- the imports queue, its time limit, and csv's own messages ---------------------------------------------------
+
+
+def test_import_tasks_run_on_their_own_queue_within_a_time_limit(settings):
+    from policies.tasks import check_import_job, run_import_job
+    from subscribers import tasks as delivery_tasks
+
+    router = celery_app.amqp.router
+    for task in (check_import_job, run_import_job):
+        assert router.route({}, task.name)["queue"].name == "imports"
+        assert task.soft_time_limit == settings.IMPORTS_TASK_SOFT_TIME_LIMIT >= 3600
+        assert task.time_limit > task.soft_time_limit
+    delivery = [t for t in vars(delivery_tasks).values() if hasattr(t, "apply_async") and hasattr(t, "name")]
+    assert delivery and all(router.route({}, t.name)["queue"].name == "celery" for t in delivery)
+
+
+def test_every_worker_we_start_consumes_the_imports_queue():
+    from django.conf import settings
+
+    base = settings.BASE_DIR
+    assert "worker -Q celery,imports" in (base / "scripts" / "run.sh").read_text()
+    assert '"worker", "-Q", "celery,imports"' in (base / "docker-compose.yml").read_text()
+
+
+def test_a_check_that_runs_out_of_time_ends_the_job_with_a_chinese_message(researcher, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from policies.tasks import check_import_job
+
+    uploaded = SimpleUploadedFile("政策.csv", csv_bytes(policy_row()))
+    job = imports.import_job_create(user=researcher, resource_class=PolicyResource, uploaded=uploaded)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJobStatus.PENDING)
+
+    def slow(*, job_id):
+        ImportJob.objects.filter(pk=job_id).update(status=ImportJobStatus.CHECKING)
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(imports, "import_job_check", slow)
+    check_import_job.run(job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportJobStatus.INVALID
+    assert "时间" in job.errors[0] and job.finished_at
+
+
+def test_a_cell_over_csvs_default_limit_is_read_and_one_over_the_file_limit_is_refused_in_chinese(settings):
+    long_body = "政" * 200_000  # csv's own default limit is 131,072 characters
+    data = csv_bytes(policy_row(), policy_row(标题=long_body))
+    assert imports.read_csv(data).height == 2
+    settings.DGD_IMPORT_MAX_FILE_SIZE = 100_000
+    with pytest.raises(imports.ImportRefused) as refused:
+        imports.read_csv(data)
+    message = refused.value.messages[0]
+    assert "第3行" in message or "3" in message
+    assert "field limit" not in message and "单元格" in message

@@ -16,7 +16,7 @@ from practices.models import Practice
 from practices.resources import PracticeResource
 from tests.factories import EntryFactory, PracticeEntryFactory, UserFactory
 
-pytestmark = [pytest.mark.embedded, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 POLICY_HEADERS = ["编号", "标题", "发文机关", "文号", "级别", "地区", "主题", "日期", "原文链接", "摘要", "状态"]
 PRACTICE_HEADERS = ["编号", "标题", "级别", "地区", "合作伙伴", "主题", "日期", "原文链接", "摘要", "状态"]

@@ -8,7 +8,7 @@ from dgd import roles
 from policies.models import Entry, Kind
 from tests.factories import PASSWORD, EntryFactory, PracticeEntryFactory
 
-pytestmark = [pytest.mark.embedded, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 ENTRY_MODELS = ["policies.entry", "policies.policy", "policies.analysis", "policies.briefing", "practices.practice"]
 

@@ -5,7 +5,7 @@ from policies.models import Entry, Status, Theme
 from policies.services import entry_apply_suggested_themes, entry_mark_ready, theme_suggestions
 from tests.factories import EntryFactory, PracticeEntryFactory
 
-pytestmark = [pytest.mark.embedded, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 
 def statuses(entries):

@@ -224,7 +224,7 @@ def test_each_message_is_recorded_the_moment_the_server_accepts_it_through_a_dat
     watcher = Watching(on_message=cut_the_connection)
     with watched_server(settings, watcher):
         result = services.deliveries_send_chunk(issue_id=issue.pk)
-    assert result.sent == 5, list(Delivery.objects.values_list('status', 'error'))
+    assert result.sent == 5
     assert watcher.sent_before == [0, 1, 2, 3, 4]  # every earlier message already recorded as sent
     assert delivery_counts(issue_id=issue.pk)["sent"] == 5
     assert sorted(m.rcpt[0] for m in watcher.messages) == [f"r{n}@example.org" for n in range(5)]

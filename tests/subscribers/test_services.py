@@ -15,7 +15,7 @@ from subscribers.selectors import delivery_counts, digest_content
 from tests.subscribers.helpers import make_subscriber, publish_sample
 from tests.subscribers.smtp import SmtpServer
 
-pytestmark = [pytest.mark.embedded, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture
@@ -189,7 +189,7 @@ def test_csv_import(smtp, eager_celery, django_capture_on_commit_callbacks):
 def test_csv_import_refuses_a_malformed_file_whole():
     data = "email,provinces\ngood@example.org,\nnot-an-address,\nc@example.org,火星\n".encode()
     result = services.subscribers_import_csv(data=data, consented=True, source="x")
-    assert result.errors == ["line 3: invalid email «not-an-address»", "line 4: unknown province or theme 火星"]
+    assert result.errors == ["第3行：电子邮件地址无效«not-an-address»。", "第4行：未知的省份或主题：火星。"]
     assert not Subscriber.objects.exists()
 
 

@@ -86,6 +86,7 @@ class Worker:
         self.log = self.var_dir / f"worker-{self.runs}.log"
         celery = Path(sys.executable).with_name("celery")
         options = ["--concurrency", "2", "-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+        options += ["-Q", "celery,imports"]  # every queue, as scripts/run.sh and docker-compose.yml
         beat = ["-B", "-s", str(self.var_dir / "beat-schedule")]
         self.proc = subprocess.Popen(
             [str(celery), "-A", "dgd", "worker", *beat, *options, "-n", f"test{self.runs}@%h"],
