@@ -32,6 +32,12 @@ class SubscriberAdmin(admin.ModelAdmin):
     actions = ["export_csv"]
     change_list_template = "admin/subscribers/subscriber/change_list.html"
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change and {"provinces", "themes", "scope", "status"} & set(form.changed_data):
+            # a newer change than any confirmation link mailed before it: those links no longer apply
+            services.subscriber_preferences_changed(subscriber=form.instance)
+
     def get_urls(self):
         return [
             path("import/", self.admin_site.admin_view(self.import_csv), name="subscribers_subscriber_import"),

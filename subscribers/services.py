@@ -230,6 +230,13 @@ def subscriber_update_preferences(*, subscriber, name, organisation, provinces, 
     return subscriber
 
 
+def subscriber_preferences_changed(*, subscriber):
+    """Staff changed a subscriber's preferences or status (the admin): confirmation links asked for before now
+    must not undo it (``confirmation_request_refusal``)."""
+    now = timezone.now()
+    Subscriber.objects.filter(pk=subscriber.pk).update(preferences_requested_at=now, updated_at=now)
+
+
 def subscriber_unsubscribe(*, subscriber_id):
     """Leave at once. Idempotent; ``unsubscribed_at`` records the latest request to leave, so no confirmation link
     asked for before it can subscribe the address again. Deliveries not yet claimed by a sender are skipped."""

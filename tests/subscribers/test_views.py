@@ -321,3 +321,25 @@ def test_a_confirmation_mail_carries_no_text_a_stranger_typed(
     [mail] = smtp.wait_for(lambda: smtp.to("victim@example.org"))
     for part in ("text/plain", "text/html"):
         assert "evil.example" not in mail.part(part) and "账户将被停用" not in mail.part(part)
+
+
+def test_a_link_asked_for_before_a_staff_edit_does_not_undo_it(request_link, client, chief_editor):
+    path = request_link("edited@example.org", provinces=["110000"])
+    subscriber = Subscriber.objects.get(email="edited@example.org")
+    staff = Client()
+    staff.force_login(chief_editor)
+    form = {
+        "email": subscriber.email,
+        "name": "",
+        "organisation": "",
+        "provinces": ["320000"],
+        "themes": [],
+        "scope": "whole",
+        "status": "confirmed",
+        "source": "web",
+    }
+    response = staff.post(reverse("admin:subscribers_subscriber_change", args=[subscriber.pk]), form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    response = press_confirm(path)
+    assert response.status_code == 400 and "不再有效" in response.content.decode()
+    assert codes(subscriber) == [320000]
