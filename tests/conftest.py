@@ -77,6 +77,17 @@ def catalogue_data(django_db_blocker):
 
 
 @pytest.fixture
+def eager_celery():
+    """Tasks run in the calling process (the integration tests use a real worker instead)."""
+    from dgd.celery import app as celery_app
+
+    before = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
+    celery_app.conf.task_always_eager = celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = before
+
+
+@pytest.fixture
 def researcher(db):
     return UserFactory(role="researcher")
 

@@ -24,14 +24,6 @@ IMPORT_URL = reverse("admin:policies_policy_import")
 
 
 @pytest.fixture
-def eager_celery():
-    before = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
-    celery_app.conf.task_always_eager = celery_app.conf.task_eager_propagates = True
-    yield
-    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = before
-
-
-@pytest.fixture
 def researcher_client(client, researcher):
     client.force_login(researcher)
     return client
