@@ -12,7 +12,7 @@ app.autodiscover_tasks()
 
 _check_interval = float(os.environ.get("SUBSCRIBERS_CHECK_INTERVAL", "15"))
 
-# All periodic work lives in this one table (STYLE.md: "all periodic schedules sit in one place").
+# All periodic work lives in this one table, so what runs when is read in one place.
 app.conf.beat_schedule = {
     # Wagtail's publish_scheduled pattern: no long-countdown tasks, a minute's tick publishes what is due.
     "publish-due-issues": {"task": "issues.tasks.publish_due_issues", "schedule": 60.0},

@@ -92,7 +92,7 @@ def entry_as_data(entry, number, numbers_by_entry_id):
 
 
 def issue_as_data(issue):
-    """The issue in the JSON shape of DESIGN.md ("Contracts")."""
+    """The issue in the JSON shape of docs/issue-json.md (what export_issue writes and revisions store)."""
     items = issue_items(issue)
     sections = issue_sections(issue, items)
     numbers = {numbered.item.entry_id: numbered.number for s in sections for numbered in s.items}

@@ -1,7 +1,7 @@
 """Reads of the sales library. One criteria object and one row query (``catalogue_rows``) serve the page,
 the counts, the facets, the map and the exports.
 
-The query is driven by the narrowest index table the criteria allow (PERFORMANCE-NOTES.md): the region ×
+The query is driven by the narrowest index table the criteria allow (docs/library.md): the region ×
 theme pair table, else the region or theme table, else one row per entry; each carries the date, kind and
 level, and is walked newest first on ``(published_on, entry)``. A keyword adds a tsvector match (PostgreSQL)
 or plain containment (SQLite).
@@ -265,7 +265,7 @@ def _planner_rows(queryset):
 
 def library_count(criteria):
     """``(count, approximate)``: exact when small, else the planner's estimate rounded to two figures (shown
-    as 约 N 条): an exact count under a broad keyword costs a heap visit per match (PERFORMANCE-NOTES.md)."""
+    as 约 N 条): an exact count under a broad keyword costs a heap visit per match (docs/library.md)."""
     rows = catalogue_rows(criteria)
     if connection.vendor != "postgresql" or rows.query.is_empty():
         return rows.count(), False
@@ -456,7 +456,7 @@ def _matched_facets(criteria, facets):
     """Facets by counting the matching entries' tags: {by: (counts, approximate)}. On PostgreSQL the sample
     table (``CatalogueSample``) is read first: the matches among its first buckets (as many as the planner's
     estimate calls for), counted per value, scaled up and rounded to the precision their number allows. That
-    costs one scan of a small table, whatever the filter, not a heap visit per match (PERFORMANCE-NOTES.md).
+    costs one scan of a small table, whatever the filter, not a heap visit per match (docs/library.md).
     When the sample holds fewer than ``FACET_MIN_SAMPLE`` matches, the set is small: it is counted exactly.
     The sample's own count decides, not the planner's, which can be far off (an issuing body, correlated
     keywords). On SQLite every facet is exact."""

@@ -13,7 +13,7 @@ from policies.admin_exports import SafeExportAdminMixin
 from policies.admin_history import GuardedHistoryAdmin
 from policies.admin_imports import ImportJobAdminMixin
 from policies.indexing import catalogue_flush, entries_delete
-from policies.models import Analysis, Briefing, Entry, Partner, Policy, Region, RegionKind, Theme
+from policies.models import Analysis, Briefing, Entry, Partner, Policy, Region, Theme
 from policies.resources import AnalysisResource, BriefingResource, EntryResource, PolicyResource
 from policies.services import (
     entry_apply_suggested_themes,
@@ -21,11 +21,11 @@ from policies.services import (
     entry_mark_ready,
     entry_suggestion_text,
     region_check,
+    region_is_standard,
     region_save,
     theme_merge,
     theme_suggestions,
 )
-from policies.vocabulary import is_standard_region
 
 
 class RegionForm(forms.ModelForm):
@@ -61,10 +61,6 @@ class RegionForm(forms.ModelForm):
         return cleaned
 
 
-def _is_standard(region):
-    return region.kind == RegionKind.PROVINCE or is_standard_region(region.code)
-
-
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
     """Provinces and GB/T 2260 regions are read-only but for an administrator; staff add cities below them."""
@@ -84,12 +80,12 @@ class RegionAdmin(admin.ModelAdmin):
         return ["code"] if obj else []
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and not request.user.is_superuser and _is_standard(obj):
+        if obj is not None and not request.user.is_superuser and region_is_standard(code=obj.code, kind=obj.kind):
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and not request.user.is_superuser and _is_standard(obj):
+        if obj is not None and not request.user.is_superuser and region_is_standard(code=obj.code, kind=obj.kind):
             return False
         return super().has_delete_permission(request, obj)
 

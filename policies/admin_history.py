@@ -43,8 +43,8 @@ class GuardedHistoryAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         if change and obj.pk is not None:
-            stored = type(obj)._base_manager.filter(pk=obj.pk).values(*obj.GUARDED_FIELDS).first()
-            if stored is None:
+            stored = obj.guarded_stored_values()  # a rebuilt old version carries none: read from the row
+            if not stored:
                 raise PermissionDenied(_("A deleted record cannot be restored from its history."))
             for name, value in stored.items():
                 setattr(obj, name, value)

@@ -310,7 +310,7 @@ def proxy_for_kind(kind):
 # --- The library's index tables -------------------------------------------------------------------
 # Kept in step by ``policies.indexing.entries_reindex`` (the only writer). They hold ready entries only and
 # carry the date, kind and level, so a province, theme or pair page is answered from one narrow index
-# walked newest first, without joining the entry table (PERFORMANCE-NOTES.md).
+# walked newest first, without joining the entry table (docs/library.md).
 
 
 class CatalogueFacts(models.Model):

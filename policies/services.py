@@ -60,6 +60,11 @@ def _entries_set_status(*, entries, by, status, reason):
 # --- Regions ----------------------------------------------------------------------------------------
 
 
+def region_is_standard(*, code, kind):
+    """A province or a GB/T 2260 region: an administrator's alone."""
+    return kind == RegionKind.PROVINCE or is_standard_region(code)
+
+
 def region_check(*, by, stored, code, kind, parent):
     """Refuse a region write ``by`` may not make; ``stored`` is the region as it is now (None when adding).
 
@@ -71,9 +76,9 @@ def region_check(*, by, stored, code, kind, parent):
         raise PermissionDenied(_("You may not change regions."))
     if by.is_superuser:
         return
-    if stored is not None and (stored.kind == RegionKind.PROVINCE or is_standard_region(stored.code)):
+    if stored is not None and region_is_standard(code=stored.code, kind=stored.kind):
         raise PermissionDenied(_("Provinces and the GB/T 2260 regions can only be changed by an administrator."))
-    if kind == RegionKind.PROVINCE or is_standard_region(code):
+    if region_is_standard(code=code, kind=kind):
         raise PermissionDenied(_("Only an administrator may add a province or a GB/T 2260 region."))
     if parent is None:
         raise ValidationError({"parent": _("A city or district belongs to a province or a city: choose it.")})

@@ -23,7 +23,7 @@ fi
 $PY -m bench.digests
 # The sales library at a million entries (bench/library.py). Its data lives in a database of its own,
 # dgd_lib_bench, kept between runs (the catalogue benchmark above deletes dgd_bench's entries on every run);
-# seeding it the first time takes about four minutes. jit off and 64 MB work_mem, as PERFORMANCE-NOTES.md advises.
+# seeding it the first time takes about four minutes. jit off and 64 MB work_mem, as docs/library.md explains.
 if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='dgd_lib_bench'" | grep -q 1 \
     || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE dgd_lib_bench ENCODING 'UTF8' TEMPLATE template0" >/dev/null

@@ -1,4 +1,4 @@
-"""export_issue: the JSON contract of DESIGN.md and the newsletter text that imports back to the same JSON."""
+"""export_issue: the JSON contract of docs/issue-json.md and the newsletter text that imports back to the same JSON."""
 
 import json
 
