@@ -209,10 +209,11 @@ def csv_error_message(error, line):
     return _("The CSV file cannot be read (line %(line)d): it is not well-formed CSV.") % {"line": line}
 
 
-def read_csv(data):
-    """A UTF-8 CSV (with or without a byte-order mark) as a ``tablib.Dataset``; anything else is refused."""
+def csv_text(data):
+    """A CSV file's bytes as text, ready for ``csv``: UTF-8 (with or without a byte-order mark) and no NUL, or
+    ``ImportRefused`` (every CSV import reads its file through this)."""
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     except UnicodeDecodeError:
         raise ImportRefused(
             _("The CSV file is not UTF-8: save it from Excel as “CSV UTF-8 (comma delimited)” and import it again."),
@@ -221,6 +222,12 @@ def read_csv(data):
     if "\x00" in text:
         raise ImportRefused(_("The file contains a NUL character: it is not a CSV file."), code="nul")
     csv_field_limit()
+    return text
+
+
+def read_csv(data):
+    """A UTF-8 CSV (with or without a byte-order mark) as a ``tablib.Dataset``; anything else is refused."""
+    text = csv_text(data)
     try:
         reader = csv.reader(io.StringIO(text, newline=""))
         headers = [_header(value) for value in next(reader, [])][:MAX_COLUMNS]

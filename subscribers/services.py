@@ -32,6 +32,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from issues.models import Issue, IssueEvent, IssueStatus
 from issues.selectors import issue_data
+from policies.imports import ImportRefused, csv_error_message, csv_text
 from policies.models import Region, RegionKind, Theme
 from subscribers.digests import DigestRenderer, absolute, personal_links, personalise, personalise_wire
 from subscribers.models import (
@@ -280,23 +281,10 @@ def subscribers_import_csv(*, data, consented, source, by=None):
     ``DGD_SUBSCRIBERS_IMPORT_MAX_ROWS`` rows. ``by``, the acting user (the admin), needs the add permission."""
     if by is not None and not by.has_perm("subscribers.add_subscriber"):
         raise PermissionDenied(_("You may not import subscribers."))
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return ImportResult(
-                errors=[
-                    _(
-                        "The CSV file is not UTF-8: save it from Excel as “CSV UTF-8 (comma delimited)” and import "
-                        "it again."
-                    )
-                ]
-            )
-    if "\x00" in data:
-        return ImportResult(errors=[_("The file contains a NUL character: it is not a CSV file.")])
-    from policies.imports import csv_error_message, csv_field_limit
-
-    csv_field_limit()
+    try:
+        data = csv_text(data)
+    except ImportRefused as refused:
+        return ImportResult(errors=list(refused.messages))
     reader = csv.DictReader(io.StringIO(data, newline=""))
     try:
         result = _subscribers_import_rows(reader, consented, source)
