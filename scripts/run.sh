@@ -6,14 +6,28 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 PORT=${PORT:-8000}
 export SITE_URL=${SITE_URL:-http://127.0.0.1:$PORT}  # links in mail point at this server
-mkdir -p var/celery/queue var/celery/processed var/mail
+mkdir -p var/celery/queue var/celery/processed var/celery/control var/mail
 
 $PY manage.py migrate --noinput
 $PY manage.py import_newsletter issues/fixtures/dgd-2022-08-zhengwu.txt
 credentials=$($PY manage.py create_local_admin)
 
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+# Ctrl-C: ask each process to stop, give the worker's warm shutdown a few seconds to finish the task in hand
+# (every task is safe to repeat), then stop whatever is still running.
+cleanup() {
+  trap - EXIT INT TERM
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  for _ in $(seq 1 20); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.5
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  echo "DGD stopped."
+}
 trap cleanup EXIT INT TERM
 
 .venv/bin/celery -A dgd worker -Q celery,imports --loglevel=INFO --concurrency=2 >var/worker.log 2>&1 &
