@@ -8,8 +8,12 @@ RUN apt-get update \
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DGD_VAR_DIR=/app/var
 WORKDIR /app
-COPY pyproject.toml ./
-RUN pip install --no-cache-dir --upgrade pip && pip install --no-cache-dir -e .
+# The runtime lock (README, "Dependencies"): exactly the pinned releases, each file checked against its hash;
+# then the project itself, whose dependencies the lock already holds.
+COPY pyproject.toml requirements.txt ./
+RUN pip install --no-cache-dir 'pip==26.3' \
+    && pip install --no-cache-dir --require-hashes -r requirements.txt \
+    && pip install --no-cache-dir --no-deps -e .
 COPY . .
 RUN DEBUG=false SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py collectstatic --noinput \
     && useradd --create-home dgd && mkdir -p /app/var && chown -R dgd /app/var

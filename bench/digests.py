@@ -32,10 +32,10 @@ import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from demo.subscribers import seed_subscribers  # noqa: E402
 from issues.models import Issue, IssueStatus  # noqa: E402
 from issues.services import issue_import_newsletter  # noqa: E402
 from issues.workflow import revision_create  # noqa: E402
-from subscribers.demo import seed_subscribers  # noqa: E402
 from subscribers.digests import DigestRenderer, personalise  # noqa: E402
 from subscribers.models import Delivery, Fanout, Scope, Subscriber  # noqa: E402
 from subscribers.selectors import delivery_counts  # noqa: E402

@@ -4,7 +4,10 @@
 
 Seeds the database with ``seed_demo`` (seed 1) up to ``--entries`` when it holds fewer, then times each
 request through Django's test client (the full view: filter, queries, template), warm, and appends p50/p95
-to docs/benchmarks.md. ``make bench`` runs it on PostgreSQL in the database ``dgd_lib_bench`` (kept between
+(and each page's number of queries) to docs/benchmarks.md. Every library page is timed: the list under
+several filters, numbered and keyset pages, the empty state, the province page, the map, an entry, the saved
+filters, and the facets (all six lists) computed with a cold cache and read from it.
+``make bench`` runs it on PostgreSQL in the database ``dgd_lib_bench`` (kept between
 runs, with ``jit = off`` and ``work_mem = '64MB'``), apart from ``dgd_bench``, whose entries the catalogue
 benchmark deletes on every run.
 """
@@ -59,8 +62,31 @@ CASES = [
         {"q": "证照", "region": "440000", "date_from": "2023-01-01", "date_to": "2024-12-31"},
     ),
     ("page 500 of the unfiltered list", "/library/", {"page": "500"}),
+    ("page 3 of one province (广东), numbered", "/library/", {"region": "440000", "page": "3"}),
+    (
+        "province + theme + level + kind + year (chips for each)",
+        "/library/",
+        {
+            "region": "320000",
+            "theme": "one-network",
+            "level": "provincial",
+            "kind": "policy",
+            "date_from": "2023-01-01",
+            "date_to": "2023-12-31",
+        },
+    ),
+    ("an issuing body in one province (广东)", "/library/", {"issuer": "人民政府", "region": "440000"}),
+    (
+        "empty list: what dropping each value would show (counted)",
+        "/library/",
+        {"region": "540000", "theme": "cross-province", "kind": "briefing", "level": "county"},
+    ),
     ("province page (广东)", "/library/province/440000/", {}),
+    ("province page (江苏) under a theme", "/library/province/320000/", {"theme": "one-network"}),
+    ("map alone (map.svg)", "/library/map.svg", {"theme": "e-licence"}),
     ("entry page", None, {}),
+    ("entry page, opened from a filtered list", None, {"region": "440000", "page": "2"}),
+    ("saved filters", "/library/saved/", {}),
 ]
 FACETS = [
     ("facets, no filter", {}),
@@ -76,6 +102,9 @@ FACETS = [
         "facets, two provinces + two themes (both from the sample)",
         {"region": ["320000", "330000"], "theme": ["e-licence", "one-network"]},
     ),
+    ("facets, one level and one kind", {"level": "provincial", "kind": "policy"}),
+    ("facets, a year", {"date_from": "2023-01-01", "date_to": "2023-12-31"}),
+    ("facets, an issuing body", {"issuer": "人民政府"}),
     ("facets, keyword 一网通办", {"q": "一网通办"}),
     ("facets, keyword 证照 (broad)", {"q": "证照"}),
     (
@@ -113,6 +142,15 @@ def get(client, url, params):
         for _chunk in response.streaming_content:
             pass
     return response
+
+
+def count_queries(fn):
+    """The queries one warm request makes (the page's count pinned in tests/library/test_views.py)."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        fn()
+    return len(queries.captured_queries)
 
 
 def client_for_sales():
@@ -159,8 +197,9 @@ def main():
     for name, url, params in CASES:
         url = url or f"/library/entry/{entry_id}/"
         p50, p95 = timed(lambda url=url, params=params: get(client, url, params), args.runs)
-        rows.append((name, p50, p95))
-        print(f"{name}: {p50:.1f} / {p95:.1f}", flush=True)
+        queries = count_queries(lambda url=url, params=params: get(client, url, params))
+        rows.append((f"{name} [{queries} queries]", p50, p95))
+        print(f"{name}: {p50:.1f} / {p95:.1f} ({queries} queries)", flush=True)
     for name, params in FACETS:
 
         def cold(params=params):

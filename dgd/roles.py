@@ -1,5 +1,9 @@
-"""The staff roles and what each may do. A data migration creates the groups; ``ensure_roles`` brings
-them up to date (after a test flushed the tables, or when a release adds a permission)."""
+"""The staff roles and what each may do: the one table of them (README, Roles).
+
+``ensure_roles`` gives each group exactly its role's permissions. It runs after every ``migrate`` (and every
+``flush``) through a ``post_migrate`` handler (``dgd.apps``), so a release that changes this table needs no
+migration, and no migration depends on this module: what an old migration does never changes with it.
+"""
 
 RESEARCHER = "研究员"
 CHIEF_EDITOR = "主编"
@@ -58,7 +62,20 @@ _EDIT = [
     "issues.publish_issue",
     "issues.view_issuerevision",
     "issues.view_issueevent",
+    # Workflow mail (issues.notices): see what was sent to whom, send a failed one again.
+    "issues.view_issuenotice",
+    "issues.change_issuenotice",
 ]
+
+# The researchers' inbox (sources): watched sources and the candidates they bring in, triaged by researchers.
+_INBOX = [
+    "sources.view_source",
+    "sources.add_source",
+    "sources.change_source",
+    "sources.view_candidate",
+    "sources.change_candidate",
+]
+_INBOX_EDIT = ["sources.delete_source", "sources.delete_candidate"]
 
 # Subscribers and their deliveries: the chief editor manages them (list, import, export, retry failed).
 _SUBSCRIBERS = [
@@ -77,25 +94,24 @@ _UNLOCK_SIGN_INS = [
 ]
 
 ROLES = {
-    RESEARCHER: _VIEW_CATALOGUE + _CURATE,
-    CHIEF_EDITOR: _VIEW_CATALOGUE + _CURATE + _EDIT + _SUBSCRIBERS + _UNLOCK_SIGN_INS,
+    RESEARCHER: _VIEW_CATALOGUE + _CURATE + _INBOX,
+    CHIEF_EDITOR: _VIEW_CATALOGUE + _CURATE + _INBOX + _EDIT + _INBOX_EDIT + _SUBSCRIBERS + _UNLOCK_SIGN_INS,
     SALES: list(_VIEW_CATALOGUE),
 }
 
 
-def sync_roles(group_model, permission_model, *, strict=False):
-    """Give each group exactly its role's permissions.
-
-    A migration runs this with the models as they stood then, when permissions added by later migrations
-    do not exist yet; those are skipped there (a later migration runs it again). ``strict`` refuses any
-    permission that is missing.
-    """
+def sync_roles(group_model, permission_model, *, strict=False, using="default"):
+    """Give each group exactly its role's permissions; ``strict`` refuses any permission that is missing."""
     for name, perms in ROLES.items():
-        group, _ = group_model.objects.get_or_create(name=name)
+        group, _ = group_model.objects.using(using).get_or_create(name=name)
         wanted = []
         for perm in perms:
             app_label, codename = perm.split(".")
-            found = permission_model.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            found = (
+                permission_model.objects.using(using)
+                .filter(content_type__app_label=app_label, codename=codename)
+                .first()
+            )
             if found is None and strict:
                 raise LookupError(f"role {name}: no permission {perm}")
             if found is not None:
@@ -103,22 +119,15 @@ def sync_roles(group_model, permission_model, *, strict=False):
         group.permissions.set(wanted)
 
 
-def sync_roles_in_migration(apps, schema_editor=None):
-    """A migration's step: create the permissions that exist at that point, then sync the groups."""
+def ensure_roles(*, apps=None, using="default", strict=True):
+    """Create the permissions of every installed app (``migrate`` does so too, app by app), then sync the groups.
+
+    ``apps`` is the model registry to use: ``post_migrate`` passes the migrated state's; by default the live one.
+    """
+    from django.apps import apps as live_apps
     from django.contrib.auth.management import create_permissions
 
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True  # permissions are normally created after migrate
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    sync_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
-
-
-def ensure_roles():
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Group, Permission
-
-    for app_config in apps.get_app_configs():
-        create_permissions(app_config, verbosity=0)
-    sync_roles(Group, Permission, strict=True)
+    apps = apps or live_apps
+    for app_config in live_apps.get_app_configs():  # (a migration state's app configs hold no models module)
+        create_permissions(app_config, verbosity=0, using=using, apps=apps)
+    sync_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), strict=strict, using=using)

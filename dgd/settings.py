@@ -50,18 +50,21 @@ INSTALLED_APPS = [
     "axes",
     "accounts",  # after axes: it extends axes' admin
     "csp",
+    "dgd",  # the project's own app: the staff roles after every migrate (dgd.apps)
     "policies",
     "practices",
     "issues",
     "library",
+    "alerts",  # after library: alerts on its saved filters
     "subscribers",
+    "sources",
+    "demo",  # seed_demo: synthetic data over every app above
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "dgd.middleware.RequestSizeLimitMiddleware",  # 413 for a body over DGD_MAX_REQUEST_SIZE, unread
     "dgd.middleware.RejectNulMiddleware",  # 400 for a NUL in any parameter: PostgreSQL refuses it in text
     "dgd.middleware.AdminBadLookupMiddleware",  # 400 for an admin list's query string its queryset fails on
@@ -88,6 +91,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "dgd.context_processors.site",
             ],
         },
     },
@@ -153,8 +157,10 @@ AXES_CLIENT_IP_CALLABLE = "dgd.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 
 # --- Language and time --------------------------------------------------------------------
+# Chinese for every visitor, whatever the browser asks: no LocaleMiddleware, one language. English stays in the
+# code (msgids); locale/zh_Hans holds what people read.
 LANGUAGE_CODE = "zh-hans"
-LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LANGUAGES = [("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
@@ -254,6 +260,14 @@ if CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", float("inf")) <= SU
 if SUBSCRIBERS_LEASE < 3:
     raise ImproperlyConfigured("SUBSCRIBERS_LEASE must be at least 3 seconds.")
 
+# --- Alerts on saved filters (alerts/, docs/alerts.md) ---------------------------------------
+# A run looks back ALERTS_GRACE seconds before the end of the last window (an entry marked ready in a transaction
+# that committed late, such as a long import, still comes in; what was sent is never sent twice). A mail is
+# leased for ALERTS_LEASE seconds while it is sent; one still pending after that is sent again.
+ALERTS_GRACE = env.int("ALERTS_GRACE", default=3 * 3600)
+ALERTS_LEASE = env.int("ALERTS_LEASE", default=120)
+ALERTS_MAX_ATTEMPTS = env.int("ALERTS_MAX_ATTEMPTS", default=6)
+
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
@@ -291,7 +305,19 @@ LOGGING = {
 }
 
 # --- Product settings ------------------------------------------------------------------------
+# A chief editor may approve an issue they submitted themselves only with this on (a one-editor office); by
+# default a second chief editor must look at it (issues.workflow).
+ISSUES_ALLOW_SELF_APPROVAL = env.bool("ISSUES_ALLOW_SELF_APPROVAL", default=False)
 DGD_PUBLISHER = env.str("DGD_PUBLISHER", default="新点软件数字政府研究院")
+# The site footer and the privacy notice (China's PIPL): who runs the site and how to reach them, the ICP filing
+# number a site hosted in mainland China must show, and the notice's version, which each subscriber's consent
+# records (raise it when the notice's content changes).
+DGD_OPERATOR = env.str("DGD_OPERATOR", default=DGD_PUBLISHER)
+DGD_CONTACT_EMAIL = env.str("DGD_CONTACT_EMAIL", default="privacy@example.cn")
+DGD_CONTACT_PHONE = env.str("DGD_CONTACT_PHONE", default="0512-00000000")
+DGD_CONTACT_ADDRESS = env.str("DGD_CONTACT_ADDRESS", default="江苏省苏州市（示例地址）")
+DGD_ICP_NUMBER = env.str("DGD_ICP_NUMBER", default="苏ICP备00000000号-1")
+PRIVACY_NOTICE_VERSION = env.str("PRIVACY_NOTICE_VERSION", default="2026-11")
 
 # --- Spreadsheets ---------------------------------------------------------------------------
 from import_export.formats.base_formats import CSV, XLSX  # noqa: E402

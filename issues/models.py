@@ -45,9 +45,12 @@ class IssueStatus(models.TextChoices):
     PUBLISHED = "published", _("Published")
 
 
-# Content can change while an issue is a draft or in review; from approval on it is fixed: approval freezes
-# the content (``Issue.approved_data``) and publishing publishes exactly that.
-EDITABLE_STATUSES = (IssueStatus.DRAFT, IssueStatus.IN_REVIEW)
+# Content changes only while an issue is a draft: what a chief editor reviews must not move under them, so
+# from submission on the form is read-only and assembling is refused (send it back to draft to change it).
+# Approval freezes the content (``Issue.approved_data``) and publishing publishes exactly that.
+EDITABLE_STATUSES = (IssueStatus.DRAFT,)
+# A draft or an issue in review can still be deleted or have an old version restored: nothing approved is lost.
+DELETABLE_STATUSES = (IssueStatus.DRAFT, IssueStatus.IN_REVIEW)
 FROZEN_STATUSES = (IssueStatus.APPROVED, IssueStatus.SCHEDULED)
 
 
@@ -117,6 +120,17 @@ class Issue(GuardedFieldsMixin, models.Model):
 
     def latest_revision(self):
         return self.revisions.order_by("-number").first()
+
+    @property
+    def is_content_editable(self):
+        return self.status in EDITABLE_STATUSES
+
+    def submitter(self):
+        """Who submitted the issue for its current review (the latest ``submit`` step), or None."""
+        if self.pk is None:
+            return None
+        event = self.events.filter(action="submit").select_related("actor").order_by("-created_at", "-id").first()
+        return event.actor if event else None
 
     @property
     def entry_edit_note(self):
@@ -189,4 +203,45 @@ class IssueEvent(models.Model):
         verbose_name_plural = _("workflow events")
 
     def __str__(self):
-        return f"{self.issue}: {self.action}"
+        from issues.history_text import reason_display  # the step's label lives with the workflow
+
+        return f"{self.issue}：{reason_display(f'workflow: {self.action}')}"
+
+
+class NoticeKind(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted for review")
+    APPROVED = "approved", _("Approved")
+    RETURNED = "returned", _("Sent back to draft")
+
+
+class NoticeStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class IssueNotice(models.Model):
+    """One workflow mail to one person (a chief editor told of a submission, the author told of an approval or a
+    send-back): recorded before it is sent, so a mail that failed is visible and can be sent again."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="notices", verbose_name=_("issue"))
+    event = models.ForeignKey(
+        IssueEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="notices", verbose_name=_("step")
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=NoticeKind.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("recipient")
+    )
+    email = models.EmailField(_("email address"))
+    status = models.CharField(_("status"), max_length=8, choices=NoticeStatus.choices, default=NoticeStatus.PENDING)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("workflow mail")
+        verbose_name_plural = _("workflow mails")
+
+    def __str__(self):
+        return f"{self.issue}: {self.get_kind_display()} → {self.email}"

@@ -12,7 +12,6 @@ from django.template.loader import render_to_string
 
 from issues.newsletter.writer import render_text
 from issues.selectors import issue_for_display
-from policies.models import Region
 from policies.safety import is_safe_url
 
 PDF_RENDERING = 2  # 2: links checked by policies.safety, nothing fetched
@@ -53,8 +52,9 @@ def _pdf_href(match):
 
 
 def render_newsletter_text(data):
-    names = {str(code): short for code, short in Region.objects.values_list("code", "short_name")}
-    return render_text(data, names)
+    from issues.services import newsletter_region_tags  # (services imports this module's neighbours)
+
+    return render_text(data, newsletter_region_tags())
 
 
 def render_json(data):

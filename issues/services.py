@@ -2,7 +2,7 @@
 
 import datetime
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -14,8 +14,9 @@ from issues.models import EDITABLE_STATUSES, SECTION_ORDER, Issue, IssueEntry, I
 from issues.newsletter.parser import NewsletterError, Vocabulary, parse
 from issues.selectors import issue_as_data, issue_items, issue_sections, issue_stats
 from issues.workflow import revision_create
+from policies.gazetteer import Gazetteer
 from policies.indexing import entries_reindex
-from policies.models import Entry, Kind, Level, Partner, Region, Status, Theme
+from policies.models import Entry, Kind, Level, Partner, Region, RegionKind, Status, Theme
 
 SCALAR_FIELDS = ("kind", "title", "issuer", "action", "doc_number", "level", "source_url", "summary", "body")
 
@@ -27,14 +28,42 @@ class ImportResult:
     entries_created: int
     entries_updated: int
     entries_unchanged: int
+    # entry label (3.3) → (entry, regions its title and summary name beyond its tags): shown, never applied; the
+    # researcher accepts them on the entry's admin page (建议地区)
+    region_suggestions: dict = field(default_factory=dict)
 
 
 def newsletter_vocabulary():
-    regions = {}
+    """Region names for the parser. In tags (【江苏】, 【靖江】): every name, short name and alias that names one
+    region only, a province's own names winning over a district's (河北 the province, not 天津's 河北区). In
+    running text: the provinces' and prefecture-level cities' names only."""
+    owners = {}
+    rows = Region.objects.values_list("code", "name", "short_name", "kind", "aliases")
+    for code, name, short_name, kind, aliases in rows:
+        for term in {name, short_name, *(alias for alias in aliases.split("|") if alias)}:
+            owners.setdefault(term, []).append((code, kind))
+    regions, text_regions = {}, {}
+    for term, named in owners.items():
+        provinces = [code for code, kind in named if kind == RegionKind.PROVINCE]
+        codes = provinces or [code for code, _kind in named]
+        if len(codes) == 1:
+            regions[term] = codes[0]
+            if provinces or {kind for _code, kind in named} == {RegionKind.CITY}:
+                text_regions[term] = codes[0]
+        regions.update({str(code): code for code, _kind in named})  # a tag may give the code: 【320106】
+    partners = set(Partner.objects.values_list("name", flat=True))
+    return Vocabulary(regions=regions, partners=partners, text_regions=text_regions)
+
+
+def newsletter_region_tags():
+    """Code (as in the issue JSON) → the name a tag gives it so that the text imports back to the same region:
+    the short name (靖江), else the full name, else the code itself where every name is shared (鼓楼区)."""
+    vocabulary = newsletter_vocabulary()
+    tags = {}
     for code, name, short_name in Region.objects.values_list("code", "name", "short_name"):
-        regions[name] = code
-        regions.setdefault(short_name, code)
-    return Vocabulary(regions=regions, partners=set(Partner.objects.values_list("name", flat=True)))
+        tag = next((t for t in (short_name, name) if vocabulary.region_named(t) == code), str(code))
+        tags[str(code)] = tag
+    return tags
 
 
 def issue_import_newsletter(*, data, source_name="", draft=False):
@@ -112,11 +141,26 @@ def _store(parsed, *, source_name, draft):
                 entry.save(update_fields=["interprets", "updated_at"])
 
     _store_items(issue, [(p.section, stored[p.number]) for p in parsed.entries])
+    suggestions = _region_suggestions(parsed, stored, regions)
     if issue.is_published:
         latest = issue.latest_revision()
         if latest is None or latest.data != issue_as_data(issue):
             revision_create(issue=issue, by=None, reason=f"import_newsletter {source_name}".strip())
-    return ImportResult(issue, issue_created, counts["created"], counts["updated"], counts["unchanged"])
+    return ImportResult(issue, issue_created, counts["created"], counts["updated"], counts["unchanged"], suggestions)
+
+
+def _region_suggestions(parsed, stored, regions):
+    """The most specific regions each entry's title and summary name (policies.gazetteer, the entry's tags as
+    context) where they differ from its tags: 3.3 【江苏】靖江… → 靖江市."""
+    gazetteer = Gazetteer.load()
+    suggestions = {}
+    for parsed_entry in parsed.entries:
+        tags = list(parsed_entry.regions)
+        codes = gazetteer.suggest_codes(f"{parsed_entry.title}\n{parsed_entry.summary}", tags)
+        extra = [regions[code] for code in codes if code not in tags and code in regions]
+        if extra:
+            suggestions[parsed_entry.label] = (stored[parsed_entry.number], extra)
+    return suggestions
 
 
 def _month_start(parsed):
@@ -185,7 +229,7 @@ def _editable(issue, by):
         raise PermissionDenied(_("You may not edit issues."))
     if issue.status not in EDITABLE_STATUSES:
         raise AssemblyError(
-            _("Only a draft or an issue in review can be changed; this issue is %(status)s.")
+            _("Only a draft can be changed; this issue is %(status)s. A chief editor can send it back to draft.")
             % {"status": issue.get_status_display()}
         )
 
@@ -239,6 +283,24 @@ def issue_regenerate_intro(*, issue, by):
     return issue.intro
 
 
+def intro_is_hand_written(issue):
+    """Whether 本期导读 holds text a person wrote (not empty, not what drafting it now would give): drafting it
+    again would overwrite that, so the admin asks first."""
+    return bool(issue.intro.strip()) and issue.intro.strip() != issue_draft_intro(issue=issue).strip()
+
+
+def issue_next_numbering(series):
+    """The year, month and number a new issue of ``series`` most likely has: the month after its latest issue
+    and the next number (or this month and number 1 for a series' first issue)."""
+    latest = Issue.objects.filter(series=series).order_by("-year", "-month").first()
+    if latest is None:
+        today = timezone.localdate()
+        return {"year": today.year, "month": today.month, "number": 1}
+    year, month = (latest.year + 1, 1) if latest.month == 12 else (latest.year, latest.month + 1)
+    top = Issue.objects.filter(series=series).order_by("-number").values_list("number", flat=True).first()
+    return {"year": year, "month": month, "number": top + 1}
+
+
 def issue_renumber(*, issue):
     """Positions 0, 1, 2 … in section order, keeping the order within each section (after drag and drop)."""
     items = issue_items(issue)
@@ -268,6 +330,39 @@ def _quoted_full_title(policy):
     return f"《{policy.title}》"
 
 
+def _policy_sentence(name, policies, count):
+    """…选取国家级、省级重要政策3条，其中国家级重磅政策1条，省级政策2条，主要聚焦于…: the breakdown only
+    when there is more than one level (「省级重要政策1条，其中省级政策1条」 says the same thing twice)."""
+    levels = Counter(e.level for e in policies)
+    present = [(level, words, detail) for level, words, detail in LEVEL_WORDS if levels[level]]
+    if present:
+        sentence = f"{name}选取{'、'.join(words for _, words, _ in present)}重要政策{count}条"
+    else:
+        sentence = f"{name}选取重要政策{count}条"
+    if len(present) > 1:
+        sentence += "，其中" + "，".join(f"{detail}{levels[level]}条" for level, _, detail in present)
+    themes = Counter((t.position, t.name) for e in policies for t in e.themes.all())
+    if themes:
+        names = [name for _, name in _top(themes, 4)]
+        sentence += f"，主要聚焦于{names[0]}" if len(names) == 1 else f"，主要聚焦于{'、'.join(names)}等方面"
+    return sentence
+
+
+def _practice_sentence(practices, count):
+    """选取江苏、浙江等地在数字政府领域的先进做法…: 等地 for several places, the one place alone otherwise."""
+    provinces = Counter((region.province_code, region.short_name) for e in practices for region in e.regions.all())
+    themes = Counter((t.position, t.name) for e in practices for t in e.themes.all())
+    sentence = ""
+    if provinces:
+        places = "、".join(name for _, name in _top(provinces, 4)) + ("等地" if len(provinces) > 1 else "")
+        sentence = f"选取{places}在数字政府领域的先进做法和地方经验，"
+    sentence += f"集成为{count}条创新实践"
+    if themes:
+        names = [name for _, name in _top(themes, 3)]
+        sentence += f"，主要集中在{names[0]}领域" if len(names) == 1 else f"，主要集中在{'、'.join(names)}等领域"
+    return sentence
+
+
 def issue_draft_intro(*, issue):
     """Draft 本期导读 from the issue's content, in the style of the institute's own introductions."""
     items = issue_items(issue)
@@ -280,29 +375,15 @@ def issue_draft_intro(*, issue):
     name = f"《{issue.series.publication}——{issue.series.name}》{issue.month}月刊"
     sentences = []
     if policies:
-        levels = Counter(e.level for e in policies)
-        present = [(words, detail) for level, words, detail in LEVEL_WORDS if levels[level]]
-        breakdown = "，".join(f"{detail}{levels[level]}条" for level, _, detail in LEVEL_WORDS if levels[level])
-        policy_themes = Counter((t.position, t.name) for e in policies for t in e.themes.all())
-        sentence = f"{name}选取{'、'.join(w for w, _ in present)}重要政策{stats['policies']}条"
-        if breakdown:
-            sentence += f"，其中{breakdown}"
-        if policy_themes:
-            sentence += f"，主要聚焦于{'、'.join(n for _, n in _top(policy_themes, 4))}等内容"
-        sentences.append(sentence)
+        sentences.append(_policy_sentence(name, policies, stats["policies"]))
     if practices:
-        provinces = Counter((region.province_code, region.short_name) for e in practices for region in e.regions.all())
-        practice_themes = Counter((t.position, t.name) for e in practices for t in e.themes.all())
-        places = "、".join(n for _, n in _top(provinces, 4))
-        sentence = f"选取{places}等地在数字政府领域的先进做法和地方经验，" if places else ""
-        sentence += f"集成为{stats['practices']}条创新实践"
-        if practice_themes:
-            sentence += f"，主要集中在{'、'.join(n for _, n in _top(practice_themes, 3))}等领域"
-        sentences.append(("同时，" if sentences else f"{name}") + sentence)
+        sentence = _practice_sentence(practices, stats["practices"])
+        sentences.append(("同时，" if sentences else name) + sentence)
     text = "；".join(sentences) + ("。" if sentences else "")
-    for analysis in analyses:
-        subject = _quoted_full_title(analysis.interprets) if analysis.interprets else f"《{analysis.title}》"
-        text += f"此外，本期特别收录{issue.series.publisher}对{subject}的原创解读，敬请关注。"
+    if analyses:
+        subjects = "、".join(_quoted_full_title(a.interprets) if a.interprets else f"《{a.title}》" for a in analyses)
+        text += f"{'此外，' if text else name}本期特别收录{issue.series.publisher}对{subjects}的原创解读，敬请关注。"
     if briefings:
-        text += f"热点前瞻关注{'、'.join(b.title for b in briefings[:2])}。"
+        more = "等" if len(briefings) > 2 else ""
+        text += f"热点前瞻关注{'、'.join(b.title for b in briefings[:2])}{more}。"
     return text

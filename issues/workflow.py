@@ -9,10 +9,15 @@ else can change an issue's workflow fields: ``Issue.save()`` refuses it outside 
 Approval freezes the content: ``approved_data`` holds the issue as the chief editor approved it, and
 publishing (now or at the scheduled time) publishes exactly that, whatever happened to the entries since.
 Sending the issue back to draft drops the frozen copy; the next approval freezes the content anew.
+
+A chief editor may not approve an issue they submitted themselves (``ISSUES_ALLOW_SELF_APPROVAL`` lifts this for
+an office with one chief editor). Submitting, approving and sending back record the mails they owe
+(``issues.notices``) in the step's own transaction; a Celery task sends them once it commits.
 """
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -20,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from issues.models import Issue, IssueEvent, IssueRevision, IssueStatus
+from issues.notices import notices_for_step
 from issues.selectors import issue_as_data, issue_shared_entries
 from issues.signals import issue_published
 from policies.indexing import catalogue_flush
@@ -66,8 +72,19 @@ def allowed_actions(issue, user):
     return [
         name
         for name, transition in TRANSITIONS.items()
-        if issue.status in transition.sources and user.has_perm(transition.permission)
+        if issue.status in transition.sources
+        and user.has_perm(transition.permission)
+        and not (name == "approve" and self_approval_refused(issue, user))
     ]
+
+
+def self_approval_refused(issue, user):
+    """A chief editor may not approve an issue they submitted themselves: a second pair of eyes, unless the
+    office has one chief editor only (``ISSUES_ALLOW_SELF_APPROVAL``)."""
+    if settings.ISSUES_ALLOW_SELF_APPROVAL or user is None:
+        return False
+    submitter = issue.submitter()
+    return submitter is not None and submitter.pk == user.pk
 
 
 def issue_transition(*, issue, action, by, comment="", publish_at=None, system=False):
@@ -88,7 +105,7 @@ def issue_transition(*, issue, action, by, comment="", publish_at=None, system=F
                 _("“%(action)s” is not possible for an issue that is %(status)s.")
                 % {"status": issue.get_status_display(), "action": transition.label}
             )
-        _check(issue, action, comment=comment, publish_at=publish_at)
+        _check(issue, action, by=None if system else by, comment=comment, publish_at=publish_at)
         source = issue.status
         issue.status = transition.target
         if action == "approve":
@@ -111,7 +128,7 @@ def issue_transition(*, issue, action, by, comment="", publish_at=None, system=F
         if action == "publish":
             revision_create(issue=issue, by=None if system else by, reason=_("Published"), data=issue.approved_data)
             transaction.on_commit(lambda: issue_published.send(sender=Issue, issue_id=issue.pk))
-        IssueEvent.objects.create(
+        event = IssueEvent.objects.create(
             issue=issue,
             action=action,
             from_status=source,
@@ -119,6 +136,7 @@ def issue_transition(*, issue, action, by, comment="", publish_at=None, system=F
             actor=None if system else by,
             comment=comment,
         )
+        notices_for_step(event)  # recorded now, mailed by a task once the step commits
     return issue, True
 
 
@@ -135,7 +153,9 @@ def _entries_make_ready(issue, *, by):
     catalogue_flush()  # the library shows them as the transaction commits
 
 
-def _check(issue, action, *, comment, publish_at):
+def _check(issue, action, *, by, comment, publish_at):
+    if action == "approve" and self_approval_refused(issue, by):
+        raise WorkflowError(_("You submitted this issue yourself: another chief editor must approve it."))
     if action == "submit" and not issue.items.exists():
         raise WorkflowError(_("An empty issue cannot be submitted: assemble it first."))
     if action in ("submit", "approve"):
@@ -154,11 +174,17 @@ def _check(issue, action, *, comment, publish_at):
         raise WorkflowError(_("Say why the issue goes back to draft."))
 
 
+# The version of the issue JSON (docs/issue-json.md) each revision stores, under "schema": whoever reads an old
+# revision knows which shape it holds. A change of the shape raises it, with a data migration for the revisions
+# already stored (as issues/migrations/0006_revision_schema gave version 1 to those from before it).
+REVISION_SCHEMA = 1
+
+
 def revision_create(*, issue, by, reason, data=None):
     """Freeze the issue's next published revision: ``data`` (the content as approved) or, without it, the
     issue's content as it stands now (a correction, an archive import)."""
     number = (issue.revisions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
-    data = {**data, "status": issue.status} if data else issue_as_data(issue)
+    data = {**(data or issue_as_data(issue)), "status": issue.status, "schema": REVISION_SCHEMA}
     return IssueRevision.objects.create(issue=issue, number=number, data=data, reason=reason, created_by=by)
 
 

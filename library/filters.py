@@ -14,7 +14,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from issues.models import Issue
-from library.selectors import Criteria, catalogue_rows
+from library.selectors import Criteria, catalogue_rows, vocabulary
 from policies.indexing import query_tokens
 from policies.models import CatalogueRow, Kind, Level, Region, Theme
 
@@ -55,11 +55,28 @@ class RegionCodesField(django_filters.fields.ModelMultipleChoiceField):
                 raise forms.ValidationError(
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": str(code)[:20]}
                 )
+        provinces = {str(region.code): region for region in vocabulary()["provinces"]}
+        if all(str(code) in provinces for code in value):  # the usual case, answered without a query
+            return [provinces[code] for code in dict.fromkeys(str(code) for code in value)]
         return super()._check_values(value)
 
 
 class RegionCodesFilter(django_filters.ModelMultipleChoiceFilter):
     field_class = RegionCodesField
+
+
+class ThemeSlugsField(django_filters.fields.ModelMultipleChoiceField):
+    """Theme slugs, checked against the cached vocabulary first (no query when they are all in it)."""
+
+    def _check_values(self, value):
+        themes = {theme.slug: theme for theme in vocabulary()["themes"]}
+        if all(isinstance(slug, str) and slug in themes for slug in value):
+            return [themes[slug] for slug in dict.fromkeys(value)]
+        return super()._check_values(value)
+
+
+class ThemeSlugsFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = ThemeSlugsField
 
 
 class LibraryFilterForm(forms.Form):
@@ -79,7 +96,7 @@ class LibraryFilter(django_filters.FilterSet):
         method="_criteria",
         widget=forms.CheckboxSelectMultiple,
     )
-    theme = django_filters.ModelMultipleChoiceFilter(
+    theme = ThemeSlugsFilter(
         label=_("Theme"),
         queryset=Theme.objects.all(),
         to_field_name="slug",

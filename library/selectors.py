@@ -18,11 +18,12 @@ from typing import NamedTuple
 from django.contrib.postgres.search import SearchQuery
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Count, ExpressionWrapper, IntegerField, Prefetch, Q, Sum, Value, When
-from django.db.models.functions import Length, Replace
+from django.db.models import Case, ExpressionWrapper, F, IntegerField, Prefetch, Q, Sum, Value, When
+from django.db.models.functions import ExtractYear, Length, Replace
+from django.db.models.signals import post_delete, post_save
 
-from issues.models import IssueEntry
-from policies.indexing import SAMPLE_BUCKETS, SAMPLE_TABLE_BUCKETS, catalogue_version
+from issues.models import Issue, IssueEntry
+from policies.indexing import SAMPLE_BUCKETS, SAMPLE_TABLE_BUCKETS, catalogue_version, query_phrases, tsquery_text
 from policies.models import (
     CatalogueCount,
     CatalogueRegion,
@@ -56,6 +57,10 @@ class Criteria:
     keyword: str = ""
     tokens: tuple = ()
     sort: str = "newest"
+    # Entries that became ready in (ready_after, ready_until]: a saved filter's alert and feed (``alerts``)
+    # are the page's list restricted to this window. Not a page parameter.
+    ready_after: datetime.datetime | None = None
+    ready_until: datetime.datetime | None = None
 
     @property
     def by_relevance(self):
@@ -77,23 +82,53 @@ class LibraryPage:
     errors: list = field(default_factory=list)
 
 
-def _search_query(criteria):
-    return SearchQuery(" ".join(criteria.tokens), search_type="plain", config="simple")
+class _LexemeQuery(SearchQuery):
+    """A tsquery in PostgreSQL's own syntax (``policies.indexing.tsquery_text``), cast as it is: the index's
+    lexemes are the text's own two-character runs, with no parser or dictionary in between."""
+
+    template = "%(expressions)s::tsquery"
+
+
+def _search_query(words):
+    return _LexemeQuery(" & ".join(f"({tsquery_text(word)})" for word in words))
+
+
+def _keyword_match(criteria, *, sample=False):
+    """The keyword as a condition on the index table (docs/library.md, "Keyword search"): every word must occur
+    in the entry's normalised text. On PostgreSQL a word of one or two characters is looked up among the
+    tsvector's lexemes (exact: they are every two-character run of the text), a longer one by ``LIKE`` on the
+    text (trigram index; the planner estimates it from the column's statistics, which it cannot do for the
+    two-character runs of a long word ANDed). The sample table has no text column: there every word goes
+    through the lexemes, a longer one as all its runs (a few more matches at most, in an estimate). On SQLite,
+    ``LIKE`` on the text for every word.
+
+    When jieba cut a phrase into several words, "or every phrase whole" is added: implied by the words, so it
+    changes nothing found, but the planner, which takes words as independent (减免 and 材料 in 4 % of entries
+    each, so together in 0.16 %), then sees how often they come as the phrase typed and walks the newest rows
+    instead of reading every match."""
+    words = criteria.tokens
+    if connection.vendor != "postgresql":
+        return Q(*(Q(search_text__contains=word) for word in words))
+    if sample:
+        return Q(vector=_search_query(words))
+    match = _all_in_text(words)
+    phrases = query_phrases(criteria.keyword)
+    return match | _all_in_text(phrases) if len(words) > len(phrases) else match
+
+
+def _all_in_text(pieces):
+    """Every piece occurs in ``search_text``: one or two characters through the tsvector, longer by ``LIKE``."""
+    short = [piece for piece in pieces if len(piece) <= 2]
+    match = Q(*(Q(search_text__contains=piece) for piece in pieces if len(piece) > 2))
+    return match & Q(vector=_search_query(short)) if short else match
 
 
 def _keyword_filter(queryset, criteria, *, on_row_table):
     if not criteria.tokens:
         return queryset.none()
-    if connection.vendor == "postgresql":
-        match = CatalogueRow.objects.filter(vector=_search_query(criteria))
-        if on_row_table:
-            return queryset.filter(vector=_search_query(criteria))
-        return queryset.filter(entry_id__in=match.values("entry_id"))
-    # SQLite: plain containment of each term in the title, issuing body or summary.
-    for term in criteria.keyword.split():
-        queryset = queryset.filter(
-            Q(entry__title__contains=term) | Q(entry__issuer__contains=term) | Q(entry__summary__contains=term)
-        )
+    if on_row_table:
+        return queryset.filter(_keyword_match(criteria, sample=queryset.model is CatalogueSample))
+    return queryset.filter(entry_id__in=CatalogueRow.objects.filter(_keyword_match(criteria)).values("entry_id"))
     return queryset
 
 
@@ -124,7 +159,19 @@ def _filtered(criteria, rows):
         rows = rows.filter(entry_id__in=IssueEntry.objects.filter(issue_id=criteria.issue_id).values("entry_id"))
     if criteria.keyword:
         rows = _keyword_filter(rows, criteria, on_row_table=rows.model in (CatalogueRow, CatalogueSample))
+    if criteria.ready_after or criteria.ready_until:
+        rows = rows.filter(entry_id__in=_ready_within(criteria).values("pk"))
     return rows
+
+
+def _ready_within(criteria):
+    """The entries that became ready in the criteria's window (an index on ``ready_at``: a few rows)."""
+    entries = Entry.objects.order_by()
+    if criteria.ready_after:
+        entries = entries.filter(ready_at__gt=criteria.ready_after)
+    if criteria.ready_until:
+        entries = entries.filter(ready_at__lte=criteria.ready_until)
+    return entries
 
 
 def catalogue_rows(criteria):
@@ -215,8 +262,8 @@ def library_page(criteria, *, page=1, after=None, per_page=PER_PAGE):
         window = [pk for _day, pk in rows_slice(criteria, limit=RELEVANCE_WINDOW)]
         ranked = (
             Entry.objects.filter(pk__in=window)
-            .annotate(rank=_relevance(criteria))
-            .order_by("-rank", "-published_on", "-id")
+            .annotate(phrases=_phrases_whole(criteria), rank=_relevance(criteria))
+            .order_by("-phrases", "-rank", "-published_on", "-id")
             .values_list("id", flat=True)
         )
         start = (page - 1) * per_page
@@ -244,6 +291,16 @@ def library_page(criteria, *, page=1, after=None, per_page=PER_PAGE):
 
 def _occurrences(field, token):
     return (Length(field) - Length(Replace(field, Value(token), Value("")))) / len(token)
+
+
+def _phrases_whole(criteria):
+    """Phrase first: how many of the query's phrases occur whole in the entry's normalised text (contiguous,
+    whatever punctuation or spaces lie between their characters), so 免证办实施方案 ranks “免证办”实施方案 above
+    an entry holding 免证办 and 实施方案 apart."""
+    whole = Value(0)
+    for phrase in query_phrases(criteria.keyword):
+        whole = whole + Case(When(catalogue_row__search_text__contains=phrase, then=Value(1)), default=Value(0))
+    return ExpressionWrapper(whole, output_field=IntegerField())
 
 
 def _relevance(criteria):
@@ -317,8 +374,9 @@ def _month_split(date_from, date_to):
     return (first, end), rest
 
 
-def _sum_counts(criteria, months, column, **match):
-    """Entries per ``column`` (region or theme) summed from ``CatalogueCount`` over the whole months."""
+def _sum_counts(criteria, months, value, **match):
+    """Entries per ``value`` (an expression over ``CatalogueCount``: a region, theme, kind, level or year)
+    summed from the counts table over the whole months."""
     rows = CatalogueCount.objects.filter(**match)
     if criteria.kinds:
         rows = rows.filter(kind__in=criteria.kinds)
@@ -329,8 +387,8 @@ def _sum_counts(criteria, months, column, **match):
         rows = rows.filter(month__gte=first)
     if end is not None:
         rows = rows.filter(month__lt=end)
-    counted = rows.order_by().values(column).annotate(n=Sum("entries"))
-    return {row[column]: row["n"] for row in counted if row["n"]}
+    counted = rows.order_by().annotate(value=value).values("value").annotate(n=Sum("entries"))
+    return {row["value"]: row["n"] for row in counted if row["n"]}
 
 
 def _days_ids(criteria, days):
@@ -344,65 +402,109 @@ def _days_ids(criteria, days):
 
 
 class Facet(NamedTuple):
-    chosen: str  # the criteria field the facet leaves out
-    tags: type  # the tag table it counts
-    provinces_only: bool  # only its rows of provinces
-    column: str  # by which column
+    """A list of counts beside the filter: which choice it leaves out, where its values are read from."""
+
+    chosen: dict  # the criteria fields it leaves out, with their empty values
+    table: str  # the table its values are read from, joined on the entry
+    key: str  # that table's entry column
+    value: str  # its value in that table (SQL; {year} stands for the vendor's year of a date)
+    provinces_only: bool = False  # only the table's rows of provinces
+    counts: object = None  # its value in the counts table (an expression), None when that table has not got it
+    sampled: str = ""  # its value in the sample table (SQL over ``sampled``), "" for the array of the same name
 
 
 FACETS = {
-    "provinces": Facet("regions", CatalogueRegion, True, "region_id"),
-    "themes": Facet("themes", CatalogueTheme, False, "theme_id"),
+    "provinces": Facet({"regions": ()}, "policies_catalogueregion", "entry_id", "t.region_id", True, F("region_id")),
+    "themes": Facet({"themes": ()}, "policies_cataloguetheme", "entry_id", "t.theme_id", counts=F("theme_id")),
+    "levels": Facet({"levels": ()}, "policies_cataloguerow", "entry_id", "t.level", counts=F("level"), sampled="level"),
+    "kinds": Facet({"kinds": ()}, "policies_cataloguerow", "entry_id", "t.kind", counts=F("kind"), sampled="kind"),
+    "years": Facet(
+        {"date_from": None, "date_to": None},
+        "policies_cataloguerow",
+        "entry_id",
+        "{year}",
+        counts=ExtractYear("month"),
+        sampled="EXTRACT(YEAR FROM published_on)::int",
+    ),
+    "issuers": Facet(
+        {"issuer": ""},
+        "policies_entry",
+        "id",
+        "t.issuer",
+        sampled="(SELECT e.issuer FROM policies_entry e WHERE e.id = sampled.entry_id)",
+    ),
 }
+ISSUERS_KEPT = 50  # the issuer facet keeps its most frequent names (the page shows 20)
 
 
 def facet_criteria(criteria, by):
     """What a facet counts under: the filter without its own choice. The count beside a province is the number
     of entries that match everything else and are filed under that province, which is what its link (the
-    filter with that province instead of the chosen ones) shows; the same for themes."""
-    return replace(criteria, **{FACETS[by].chosen: ()}, sort="newest")
+    filter with that province instead of the chosen ones) shows; the same for every list."""
+    return replace(criteria, **FACETS[by].chosen, sort="newest")
 
 
-def _counted_facet(criteria, *, by):
-    """A facet (``by`` "provinces" or "themes") as exact sums over the counts table, with the odd days at
-    either end of the date filter counted from the index tables; None when the table cannot give it: under a
-    keyword, issuer or issue, or, for provinces, under several themes (an entry with two of them would count
-    twice; likewise several regions for themes). ``criteria`` is already without the facet's own choice."""
+def _counts_match(criteria, by):
+    """The rows of the counts table a facet sums (``CatalogueCount``), or None when that table cannot give it:
+    under a keyword, issuer or issue, or where an entry would be counted twice (the province list under
+    several themes, the theme list under several regions, the other lists under several of either)."""
     if criteria.keyword or criteria.issuer or criteria.issue_id:
         return None
-    column = FACETS[by].column
+    if criteria.ready_after or criteria.ready_until:
+        return None
+    facet = FACETS[by]
+    if facet.counts is None:
+        return None
     if by == "provinces":
         if len(criteria.themes) > 1:
             return None
-        match = {"region__isnull": False, "is_province": True, "theme": criteria.themes[0] if criteria.themes else None}
-    else:
+        return {"region__isnull": False, "is_province": True, "theme": criteria.themes[0] if criteria.themes else None}
+    if by == "themes":
         if len(criteria.regions) > 1:
             return None
-        match = {"theme__isnull": False, "region": criteria.regions[0] if criteria.regions else None}
+        return {"theme__isnull": False, "region": criteria.regions[0] if criteria.regions else None}
+    if len(criteria.regions) > 1 or len(criteria.themes) > 1:
+        return None
+    return {
+        "region": criteria.regions[0] if criteria.regions else None,
+        "theme": criteria.themes[0] if criteria.themes else None,
+    }
+
+
+def _counted_facet(criteria, *, by):
+    """A facet as exact sums over the counts table, with the odd days at either end of the date filter counted
+    from the index tables; None when the table cannot give it (``_counts_match``). ``criteria`` is already
+    without the facet's own choice."""
+    match = _counts_match(criteria, by)
+    if match is None:
+        return None
     months, days = _month_split(criteria.date_from, criteria.date_to)
-    counts = _sum_counts(criteria, months, column, **match) if months else {}
+    counts = _sum_counts(criteria, months, FACETS[by].counts, **match) if months else {}
     if days:
         counts = dict(Counter(counts) + Counter(_count_tags(by, _days_ids(criteria, days))))
     return counts
 
 
+def _year_sql():
+    if connection.vendor == "postgresql":
+        return "EXTRACT(YEAR FROM t.published_on)::int"
+    return "CAST(strftime('%%Y', t.published_on) AS integer)"
+
+
 def _count_tags(by, ids):
-    """The facet's values among the tags of the entries ``ids`` (a query of entry ids). On PostgreSQL the ids
-    are materialised first, so the planner probes the tag table by entry instead of scanning it whole."""
+    """The facet's values among the entries ``ids`` (a query of entry ids). On PostgreSQL the ids are
+    materialised first, so the planner probes the value's table by entry instead of scanning it whole."""
     facet = FACETS[by]
     if ids.query.is_empty():  # nothing can match (a keyword with no words)
         return {}
-    if connection.vendor != "postgresql":
-        tags = facet.tags.objects.filter(entry_id__in=ids)
-        if facet.provinces_only:
-            tags = tags.filter(is_province=True)
-        return dict(tags.order_by().values_list(facet.column).annotate(n=Count("entry_id")))
     sql, params = ids.query.sql_with_params()
     province = " AND t.is_province" if facet.provinces_only else ""
+    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
+    value = facet.value.format(year=_year_sql())
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH ids AS MATERIALIZED ({sql}) SELECT t.{facet.column}, COUNT(*) FROM ids "
-            f"JOIN {facet.tags._meta.db_table} t ON t.entry_id = ids.entry_id{province} GROUP BY 1",
+            f"WITH ids AS {materialized}({sql}) SELECT {value}, COUNT(*) FROM ids "
+            f"JOIN {facet.table} t ON t.{facet.key} = ids.entry_id{province} GROUP BY 1",
             params,
         )
         return dict(cursor.fetchall())
@@ -422,11 +524,15 @@ def _sample_counts(criteria, *, facets, buckets):
         rows = rows.filter(regions__overlap=list(criteria.regions))
     if criteria.themes:
         rows = rows.filter(themes__overlap=list(criteria.themes))
-    sql, params = rows.order_by().values(*facets).query.sql_with_params()  # the arrays are named as the facets
-    counting = [
-        f"SELECT %s, value, COUNT(*) FROM sampled, unnest(sampled.{by}) value GROUP BY 1, 2"
-        for by in facets  # "provinces" and "themes" are the arrays' names too
-    ]
+    columns = ("entry_id", "published_on", "kind", "level", "provinces", "themes")
+    sql, params = rows.order_by().values(*columns).query.sql_with_params()
+    counting = []
+    for by in facets:  # values as text: one UNION holds them all
+        sampled = FACETS[by].sampled
+        if sampled:
+            counting.append(f"SELECT %s, ({sampled})::text, COUNT(*) FROM sampled GROUP BY 1, 2")
+        else:  # "provinces" and "themes" are the arrays' names too
+            counting.append(f"SELECT %s, value::text, COUNT(*) FROM sampled, unnest(sampled.{by}) value GROUP BY 1, 2")
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH sampled AS MATERIALIZED ({sql}) SELECT NULL, NULL, COUNT(*) FROM sampled UNION ALL "
@@ -438,8 +544,8 @@ def _sample_counts(criteria, *, facets, buckets):
     for by, value, n in rows:
         if by is None:
             matches = n
-        else:
-            counts[by][value] = n
+        elif value is not None:
+            counts[by][value if by in ("issuers", "levels", "kinds") else int(value)] = n
     return matches, counts
 
 
@@ -485,41 +591,96 @@ def _compute_facets(criteria, facets):
         if counted is not None:
             done[by] = (counted, False)
     rest = [by for by in facets if by not in done]
-    return done | (_matched_facets(criteria, rest) if rest else {})
+    done |= _matched_facets(criteria, rest) if rest else {}
+    if "issuers" in done:  # thousands of names: the most frequent are what the list shows
+        counts, approximate = done["issuers"]
+        top = sorted(((n, name) for name, n in counts.items() if name), key=lambda item: (-item[0], item[1]))
+        done["issuers"] = ({name: n for n, name in top[:ISSUERS_KEPT]}, approximate)
+    return done
 
 
-def library_facets(criteria):
-    """Matching entries per province and per theme (GB/T 2260 code → n, theme id → n), each facet leaving its
-    own choice out (``facet_criteria``) and cached per its filter and the catalogue version (every reindex
-    bumps it, so a change clears them); ``approximate`` names the facets that are estimates. Facets under the
-    same filter (no region or theme chosen) are computed together: one scan of the sample serves both."""
-    version = catalogue_version()
-    keys = {by: f"library:facet:{version}:{by}:{facet_criteria(criteria, by).cache_key()}" for by in FACETS}
-    found = {by: cache.get(key) for by, key in keys.items()}
+def library_facets(criteria, *, facets=("provinces", "themes"), version=None):
+    """Matching entries per value of each list in ``facets`` (any of ``FACETS``; the library's page asks for all
+    six): province: GB/T 2260 code → n, theme: id → n, level and kind: value → n, year → n, issuer: name → n
+    (its most frequent ones). Each leaves its own choice out (``facet_criteria``) and is cached per its filter and
+    the catalogue version (every reindex bumps it, so a change clears them); ``approximate`` names the lists that
+    are estimates. Lists under the same filter (those whose choice is empty) are computed together: one scan of
+    the sample serves them all."""
+    version = catalogue_version() if version is None else version
+    keys = {by: f"library:facet:{version}:{by}:{facet_criteria(criteria, by).cache_key()}" for by in facets}
+    found = cache.get_many(list(keys.values()))
+    found = {by: found.get(key) for by, key in keys.items()}
     missing = {}
-    for by in FACETS:
+    for by in facets:
         if found[by] is None:
             missing.setdefault(facet_criteria(criteria, by), []).append(by)
-    for chosen, facets in missing.items():
-        for by, computed in _compute_facets(chosen, facets).items():
-            found[by] = computed
-            cache.set(keys[by], computed, FACET_CACHE_SECONDS)
-    facets = {by: counts for by, (counts, _approximate) in found.items()}
-    facets["approximate"] = {by for by, (_counts, approximate) in found.items() if approximate}
-    return facets
+    for chosen, group in missing.items():
+        computed = _compute_facets(chosen, group)
+        for by, value in computed.items():
+            found[by] = value
+        cache.set_many({keys[by]: value for by, value in computed.items()}, FACET_CACHE_SECONDS)
+    result = {by: counts for by, (counts, _approximate) in found.items()}
+    result["approximate"] = {by for by, (_counts, approximate) in found.items() if approximate}
+    return result
+
+
+class Province(NamedTuple):
+    """A provincial-level division as the library shows it (cheap to cache and read back, unlike a model)."""
+
+    code: int
+    name: str
+    short_name: str
+
+
+class ThemeChoice(NamedTuple):
+    pk: int
+    slug: str
+    name: str
+
+
+VOCABULARY_KEY = "library:vocabulary"
+VOCABULARY_SECONDS = 60  # the longest a change the signals below do not see (a bulk load) takes to show
+
+
+def vocabulary():
+    """What the filter offers, whatever the request: the provinces, the themes and the issues (id, label),
+    from the cache (one read instead of three queries; the markup is built from it without form widgets).
+    A region, theme or issue saved or deleted through the ORM clears it."""
+    found = cache.get(VOCABULARY_KEY)
+    if found is None:
+        issues = Issue.objects.select_related("series").order_by("-year", "-month", "series__name")
+        found = {
+            "provinces": [
+                Province(*row) for row in Region.objects.filter(parent=None).values_list("code", "name", "short_name")
+            ],
+            "themes": [ThemeChoice(*row) for row in Theme.objects.values_list("pk", "slug", "name")],
+            "issues": [(issue.pk, str(issue)) for issue in issues],
+        }
+        cache.set(VOCABULARY_KEY, found, VOCABULARY_SECONDS)
+    return found
+
+
+def _vocabulary_changed(**_kwargs):
+    cache.delete(VOCABULARY_KEY)
+
+
+for _model in (Region, Theme, Issue):
+    post_save.connect(_vocabulary_changed, sender=_model, dispatch_uid=f"library-vocabulary-save-{_model.__name__}")
+    post_delete.connect(_vocabulary_changed, sender=_model, dispatch_uid=f"library-vocabulary-del-{_model.__name__}")
 
 
 def provinces():
-    return list(Region.objects.filter(parent=None).order_by("code"))
+    return vocabulary()["provinces"]
 
 
 def themes():
-    return list(Theme.objects.all())
+    return vocabulary()["themes"]
 
 
-def province_summary(*, code):
-    """A province page: counts by theme and by month (the last 24 months with entries), cached like facets."""
-    key = f"library:province:{catalogue_version()}:{code}"
+def province_summary(*, code, version=None):
+    """A province page: counts by theme, by month (the last 24 months with entries) and by city, cached like
+    facets (``version``: the catalogue version when the caller has read it)."""
+    key = f"library:province:{catalogue_version() if version is None else version}:{code}"
     summary = cache.get(key)
     if summary is None:
         summary = _province_summary(code)
@@ -528,13 +689,25 @@ def province_summary(*, code):
 
 
 def _province_summary(code):
-    """Sums over the counts table: a few hundred rows, whatever the province's size."""
+    """Sums over the counts table: a few hundred rows, whatever the province's size. Cities are the regions
+    whose parent is the province (for a municipality, its districts), largest first."""
     rows = CatalogueCount.objects.filter(region_id=code).order_by()
     by_theme = rows.filter(theme__isnull=False).values("theme_id").annotate(n=Sum("entries"))
     by_month = rows.filter(theme=None).values("month").annotate(n=Sum("entries")).order_by("-month")[:24]
+    cities = dict(Region.objects.filter(parent_id=code).values_list("code", "short_name"))
+    by_city = (
+        CatalogueCount.objects.filter(region_id__in=list(cities), theme=None)
+        .order_by()
+        .values("region_id")
+        .annotate(n=Sum("entries"))
+    )
     return {
         "by_theme": {row["theme_id"]: row["n"] for row in by_theme},
         "by_month": [(row["month"], row["n"]) for row in by_month],
+        "by_city": sorted(
+            ((row["region_id"], cities[row["region_id"]], row["n"]) for row in by_city if row["n"]),
+            key=lambda item: (-item[2], item[0]),
+        ),
     }
 
 
@@ -589,14 +762,14 @@ def export_batches(criteria, *, limit, batch=1000):
 
 
 def export_values(ids):
-    """``ids`` as export dicts, in that order, in four queries."""
+    """``ids`` as export dicts, in that order, in four queries; ``regions`` as (code, name) pairs."""
     regions, themes, issues = {}, {}, {}
-    for entry_id, name in (
+    for entry_id, code, name in (
         Entry.regions.through.objects.filter(entry_id__in=ids)
         .order_by("region_id")
-        .values_list("entry_id", "region__short_name")
+        .values_list("entry_id", "region_id", "region__name")
     ):
-        regions.setdefault(entry_id, []).append(name)
+        regions.setdefault(entry_id, []).append((code, name))
     for entry_id, name in (
         Entry.themes.through.objects.filter(entry_id__in=ids)
         .order_by("theme__position", "theme_id")
@@ -609,7 +782,18 @@ def export_values(ids):
         .order_by("issue__year", "issue__month")
     ):
         issues.setdefault(item.entry_id, []).append(str(item.issue))
-    fields = ("id", "kind", "level", "title", "issuer", "published_on", "source_url", "summary")
+    fields = (
+        "id",
+        "kind",
+        "level",
+        "title",
+        "issuer",
+        "doc_number",
+        "issued_on",
+        "published_on",
+        "source_url",
+        "summary",
+    )
     by_id = {row["id"]: row for row in Entry.objects.filter(pk__in=ids).values(*fields)}
     result = []
     for pk in ids:

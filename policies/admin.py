@@ -1,7 +1,9 @@
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import Case, Count, When
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -13,7 +15,7 @@ from policies.admin_exports import SafeExportAdminMixin
 from policies.admin_history import GuardedHistoryAdmin
 from policies.admin_imports import ImportJobAdminMixin
 from policies.indexing import catalogue_flush, entries_delete
-from policies.models import Analysis, Briefing, Entry, Partner, Policy, Region, Theme
+from policies.models import Analysis, Briefing, Entry, Partner, Policy, Region, RegionKind, Theme
 from policies.resources import AnalysisResource, BriefingResource, EntryResource, PolicyResource
 from policies.services import (
     entry_apply_suggested_themes,
@@ -22,7 +24,9 @@ from policies.services import (
     entry_suggestion_text,
     region_check,
     region_is_standard,
+    region_path,
     region_save,
+    region_suggestions,
     theme_merge,
     theme_suggestions,
 )
@@ -35,7 +39,15 @@ class RegionForm(forms.ModelForm):
 
     class Meta:
         model = Region
-        fields = ["code", "name", "short_name", "kind", "parent"]
+        fields = ["code", "name", "short_name", "kind", "parent", "aliases"]
+        widgets = {
+            # A six-digit code typed as text, not a number spinner that steps through 410171 one by one.
+            "code": forms.TextInput(attrs={"inputmode": "numeric", "pattern": "[0-9]{6}", "size": 8, "maxlength": 6}),
+        }
+        help_texts = {
+            "code": _("Six digits inside the parent's range, e.g. 410171 under 郑州市 410100."),
+            "parent": _("Type a name, a short name or pinyin initials (zz for 郑州)."),
+        }
 
     def clean(self):
         cleaned = super().clean()
@@ -63,14 +75,34 @@ class RegionForm(forms.ModelForm):
 
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
-    """Provinces and GB/T 2260 regions are read-only but for an administrator; staff add cities below them."""
+    """Provinces and GB/T 2260 regions are read-only but for an administrator; staff add the places GB/T 2260
+    lacks (a development zone) below them. Every region widget of the admin searches here: by name, short name,
+    alias, code or pinyin initials."""
 
     form = RegionForm
-    list_display = ["code", "name", "short_name", "kind", "parent"]
+    list_display = ["code", "name", "short_name", "kind", "parent", "aliases"]
     list_filter = ["kind"]
-    search_fields = ["name", "short_name", "=code"]
+    search_fields = ["name", "short_name", "aliases", "=code"]
     autocomplete_fields = ["parent"]
     ordering = ["code"]
+    list_select_related = ["parent"]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Besides the names: pinyin initials (``jj`` → 靖江市, 晋江市 …), a code's leading digits (``3212``), and
+        the larger divisions first so that 苏州 offers 苏州市 before its districts."""
+        term = search_term.strip()
+        if term.isascii() and term.isalpha():
+            results = queryset.filter(initials__startswith=term.lower())
+            return self._ranked(results), False
+        if term.isdigit():
+            return self._ranked(queryset.filter(code__startswith=term)), False
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return (self._ranked(results) if term else results), may_have_duplicates
+
+    @staticmethod
+    def _ranked(queryset):
+        level = Case(When(kind=RegionKind.PROVINCE, then=0), When(kind=RegionKind.CITY, then=1), default=2)
+        return queryset.annotate(level=level).order_by("level", "code")
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -78,6 +110,10 @@ class RegionAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ["code"] if obj else []
+
+    def get_changeform_initial_data(self, request):
+        # What staff add is a place GB/T 2260 lacks below a city (a development zone), not a province.
+        return {"kind": RegionKind.COUNTY, **super().get_changeform_initial_data(request)}
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and not request.user.is_superuser and region_is_standard(code=obj.code, kind=obj.kind):
@@ -157,21 +193,37 @@ class EntryAdmin(ImportJobAdminMixin, SafeExportAdminMixin, ImportExportModelAdm
     search_fields = ["title", "issuer", "doc_number", "summary"]
     autocomplete_fields = ["regions", "themes", "partners", "interprets"]
     # The ready state changes only through the actions (entry_mark_ready / entry_mark_draft), never the form.
-    readonly_fields = ["status", "suggested_themes", "issue_list", "created_at", "updated_at"]
+    readonly_fields = ["status", "suggested_regions", "suggested_themes", "issue_list", "created_at", "updated_at"]
     date_hierarchy = "published_on"
     list_per_page = 50
     actions = ["mark_ready", "mark_draft", "apply_suggested_themes"]
     history_list_display = ["status"]
     fieldsets = [
         (None, {"fields": ["kind", "title", "issuer", "action", "doc_number", "level", "status"]}),
-        (_("Regions and themes"), {"fields": ["regions", "partners", "themes", "suggested_themes"]}),
+        (
+            _("Regions and themes"),
+            {"fields": ["regions", "suggested_regions", "partners", "themes", "suggested_themes"]},
+        ),
         (_("Dates"), {"fields": ["issued_on", "published_on"]}),
         (_("Content"), {"fields": ["source_url", "summary", "interprets", "body"]}),
         (_("Issues"), {"fields": ["issue_list", "created_at", "updated_at"]}),
     ]
 
+    class Media:
+        # Wide title input, live preview of the summary's **bold**, one-click apply of suggestions (issue 15).
+        css = {"all": ["dgd/admin.css"]}
+        js = ["admin/js/jquery.init.js", "dgd/admin-entry.js"]
+
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("regions", "themes")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "title" and field is not None:
+            field.widget.attrs["class"] = "vTextField dgd-wide"  # long Chinese titles are read whole
+        if db_field.name == "summary" and field is not None:
+            field.widget.attrs["data-markup-preview"] = "summary"  # dgd/admin-entry.js shows **bold** as bold
+        return field
 
     @admin.display(description=_("title"), ordering="title")
     def display_title(self, entry):
@@ -185,12 +237,40 @@ class EntryAdmin(ImportJobAdminMixin, SafeExportAdminMixin, ImportExportModelAdm
     def theme_tags(self, entry):
         return "、".join(theme.name for theme in entry.themes.all())
 
+    @admin.display(description=_("suggested regions"))
+    def suggested_regions(self, entry):
+        """The most specific regions the title and summary name (policies.gazetteer), beyond the entry's own;
+        one click adds them to the regions field (dgd/admin-entry.js), saving the form keeps them."""
+        if not entry.pk:
+            return _("Suggested from the title and summary once the entry is saved.")
+        regions = region_suggestions(entry=entry)
+        if not regions:
+            return "—"
+        choices = json.dumps([{"id": region.pk, "text": str(region)} for region in regions], ensure_ascii=False)
+        return format_html(
+            '{} <button type="button" class="button dgd-apply-suggestions dgd-apply-regions" data-apply-to="regions" '
+            'data-choices="{}">{}</button>',
+            "、".join(region_path(region) for region in regions),
+            choices,
+            _("Apply the suggested regions"),
+        )
+
     @admin.display(description=_("suggested themes"))
     def suggested_themes(self, entry):
         if not entry.pk:
             return _("Suggested from the keyword rules once the entry is saved.")
         themes = theme_suggestions(text=entry_suggestion_text(entry))
-        return "、".join(theme.name for theme in themes) or "—"
+        if not themes:
+            return "—"
+        # One click puts the suggestions into the themes field (dgd/admin-entry.js); saving the form keeps them.
+        choices = json.dumps([{"id": theme.pk, "text": theme.name} for theme in themes], ensure_ascii=False)
+        return format_html(
+            '{} <button type="button" class="button dgd-apply-suggestions dgd-apply-themes" data-apply-to="themes" '
+            'data-choices="{}">{}</button>',
+            "、".join(theme.name for theme in themes),
+            choices,
+            _("Apply the suggested themes"),
+        )
 
     @admin.display(description=_("appears in"))
     def issue_list(self, entry):

@@ -10,17 +10,21 @@ bypass the ORM (``seed_demo``) call ``entries_reindex`` themselves. ``catalogue_
 --check``) names the entries whose rows differ from a rebuild. Only ready entries are indexed; an entry that
 is not ready (or no longer exists) loses its rows.
 
-Keyword search: the title, issuing body and summary are segmented with jieba in search mode, with the
-domain dictionary ``jieba_dict.txt`` (一网通办, 跨省通办, 电子证照, 许可证照 …); every two-character piece of
-each word is added too, so a two-character query (证照) finds every word that holds it. The tokens go into a
-PostgreSQL ``simple`` tsvector with a GIN index. A query is segmented in precise mode and its tokens are
-ANDed: 一网通办 is one token and does not match every 网 and 办.
+Keyword search (docs/library.md, "Keyword search"): each entry's issuing body, title, summary and 文号 are
+normalised into one ``search_text`` (NFKC, lower case, letters and digits only: punctuation and spaces go, so
+“免证办”实施方案 reads 免证办实施方案 and 苏政办发〔2022〕55号 reads 苏政办发202255号). The index holds every
+two-character run of that text (and its last character) as lexemes of a tsvector (GIN), and the text itself
+(trigram GIN). A query is normalised the same way and segmented with jieba in precise mode, with the domain
+dictionary ``jieba_dict.txt`` (一网通办, 跨省通办 …), into words that must each occur in the text: a word of
+one or two characters through the tsvector, a longer one through ``LIKE`` on the text. Whatever jieba makes of
+the query, a query that occurs in the normalised text is found.
 """
 
 import datetime
 import logging
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +48,7 @@ from policies.models import (
 DICTIONARY = Path(__file__).with_name("jieba_dict.txt")
 logger = logging.getLogger(__name__)
 BATCH = 2000
-_WORD = re.compile(r"[\w+]+")  # runs of letters, digits and CJK characters; punctuation splits
+_NOT_SEARCHED = re.compile(r"[\W_]+")  # what normalising drops: all but letters and digits (CJK included)
 _lock = threading.Lock()
 _tokenizer = None
 _local = threading.local()
@@ -58,61 +62,95 @@ def tokenizer():
             if _tokenizer is None:
                 import jieba
 
+                # jieba sets its logger to DEBUG when imported, whatever LOGGING says: quiet its "Building prefix
+                # dict…" lines (once per process, on stderr and again through the root logger).
+                jieba.setLogLevel(logging.WARNING)
                 instance = jieba.Tokenizer()
                 instance.load_userdict(str(DICTIONARY))
                 _tokenizer = instance
     return _tokenizer
 
 
-def _clean(text):
-    return text.replace("**", "")
+def normalized(text):
+    """``text`` as search compares it: NFKC (full-width letters and digits become ASCII), lower case, and only
+    letters and digits, every other character (punctuation, quotes, brackets, spaces, ``**`` markup) dropped."""
+    return _NOT_SEARCHED.sub("", unicodedata.normalize("NFKC", text or "").lower())
 
 
-def _is_cjk(text):
-    return all("\u3400" <= char <= "\u9fff" for char in text)
+def search_text(*, title, issuer, summary, doc_number):
+    """The one normalised text an entry is searched in: issuing body, title, summary and 文号, in that order and
+    run together, so the displayed title (issuing body《title》) and a phrase across two fields are found too."""
+    return "".join(normalized(part) for part in (issuer, title, summary, doc_number))
 
 
 def index_tokens(text):
-    """The set of tokens an entry's text is indexed under (lower-cased): jieba's search-mode words plus every
-    two-character run of Chinese text, inside a word or across two, so a two-character query finds every
-    entry that holds it (证照 in 身份证照片 too), whatever jieba made of the sentence."""
-    tokens = set()
-    cut = tokenizer().cut_for_search
-    for chunk in _WORD.findall(_clean(text)):
-        chunk = chunk.lower()
-        tokens.update(word for word in cut(chunk, HMM=False) if word.strip())
-        tokens.update(pair for pair in (chunk[i : i + 2] for i in range(len(chunk) - 1)) if _is_cjk(pair))
+    """The lexemes a text is indexed under: every two-character run of its normalised form, and its last
+    character (so a one-character query, a prefix of the lexemes, finds it at the very end too)."""
+    text = normalized(text)
+    return _text_tokens(text)
+
+
+def _text_tokens(text):
+    """``index_tokens`` of a text already normalised."""
+    tokens = set(map(str.__add__, text, text[1:]))
+    if text:
+        tokens.add(text[-1])
     return tokens
+
+
+def query_phrases(text):
+    """The query's phrases: its space-separated parts, normalised (what phrase-first ranking and highlighting
+    look for whole)."""
+    phrases = []
+    for part in (text or "").split():
+        phrase = normalized(part)
+        if phrase and phrase not in phrases:
+            phrases.append(phrase)
+    return phrases
 
 
 def query_tokens(text):
-    """The tokens a keyword query must all match: precise segmentation, so a domain term stays one token
-    (一网通办 does not match every 网 and 办); a lone character is replaced by the pairs it forms with its
-    neighbours, which the index holds."""
+    """The words a keyword query must all match, each a piece of one of its normalised phrases: jieba's precise
+    segmentation, so a domain term stays one word (一网通办 does not match every 网 and 办), a single character
+    joined to the word after it (or before it, at the end), so 苏政办发〔2022〕55号 asks for 苏政办发 and 202255号.
+    Each word is a substring of its phrase: an entry that holds the phrase holds every word."""
     tokens = []
-    cut = tokenizer().cut
-    for chunk in _WORD.findall(_clean(text)):
-        chunk = chunk.lower()
-        position = 0
-        for word in cut(chunk, HMM=False):
-            start, position = position, position + len(word)
-            if not word.strip():
-                continue
-            pieces = [word]
-            if len(word) == 1 and _is_cjk(word) and len(chunk) > 1:
-                pieces = [chunk[i : i + 2] for i in (start - 1, start) if i >= 0 and i + 2 <= len(chunk)]
-                pieces = [piece for piece in pieces if _is_cjk(piece)] or [word]
-            tokens.extend(piece for piece in pieces if piece not in tokens)
+    for phrase in query_phrases(text):
+        words, carry = [], ""
+        for word in tokenizer().cut(phrase, HMM=False):
+            word, carry = carry + word, ""
+            if len(word) == 1:
+                carry = word
+            else:
+                words.append(word)
+        if carry:
+            if words:
+                words[-1] += carry
+            else:
+                words.append(carry)
+        tokens.extend(word for word in words if word not in tokens)
     return tokens
+
+
+def tsquery_text(word):
+    """The tsquery (PostgreSQL's own syntax, cast as is) that the index's lexemes answer for ``word``: one
+    character, a prefix of the lexemes; two, the lexeme; longer, all its two-character runs (a superset of the
+    entries holding it: ``LIKE`` on ``search_text`` makes it exact where that column exists)."""
+    quoted = "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+    if len(word) == 1:
+        return quoted + ":*"
+    if len(word) == 2:
+        return quoted
+    return " & ".join(tsquery_text(word[i : i + 2]) for i in range(len(word) - 1))
 
 
 def entry_search_text(title, issuer, summary):
     return "\n".join([title or "", issuer or "", summary or ""])
 
 
-def tsvector_text(tokens: Iterable[str]):
-    """Tokens joined for ``to_tsvector('simple', …)``: the simple parser splits on the spaces."""
-    return " ".join(sorted(tokens))
+def _tokens_literal(tokens: Iterable[str]):
+    """Tokens as a PostgreSQL text[] literal for COPY (letters and digits only: nothing to quote)."""
+    return "{" + ",".join(sorted(tokens)) + "}"
 
 
 class _Ancestors:
@@ -150,9 +188,10 @@ def entries_reindex(*, entry_ids, tokens=None, fresh=False, counts=True):
     """Bring the index tables and the counts table (``CatalogueCount``) in step with the given entries (any
     number; done in batches of ``BATCH``, each in a transaction of its own).
 
-    ``tokens`` (entry id → set of tokens) lets a bulk loader that has segmented the text already skip
-    jieba; ``fresh`` skips deleting old rows when the caller knows there are none (an empty catalogue);
-    ``counts=False`` leaves the counts table to a bulk loader that rebuilds it once at the end
+    ``tokens`` is accepted from older bulk loaders and ignored: the lexemes are every two-character run of the
+    whole normalised text (``index_tokens``), cheap to compute, and a union of per-sentence sets would miss the
+    runs across two sentences. ``fresh`` skips deleting old rows when the caller knows there are none (an empty
+    catalogue); ``counts=False`` leaves the counts table to a bulk loader that rebuilds it once at the end
     (``catalogue_counts_refresh()``). Returns the number of entries indexed (ready ones).
     """
     ids = sorted(set(entry_ids))
@@ -162,7 +201,7 @@ def entries_reindex(*, entry_ids, tokens=None, fresh=False, counts=True):
     ancestors = _Ancestors()
     indexed = 0
     for start in range(0, len(ids), BATCH):
-        indexed += _reindex_batch(ids[start : start + BATCH], ancestors, tokens, fresh, counts)
+        indexed += _reindex_batch(ids[start : start + BATCH], ancestors, fresh, counts)
     return indexed
 
 
@@ -348,7 +387,7 @@ def catalogue_version():
 
 
 @transaction.atomic
-def _reindex_batch(ids, ancestors, tokens, fresh, counts):
+def _reindex_batch(ids, ancestors, fresh, counts):
     catalogue_changed()
     before = {}
     if not fresh:
@@ -359,17 +398,17 @@ def _reindex_batch(ids, ancestors, tokens, fresh, counts):
     entries = {
         pk: values
         for pk, *values in Entry.objects.filter(pk__in=ids, status=Status.READY).values_list(
-            "pk", "published_on", "kind", "level", "title", "issuer", "summary"
+            "pk", "published_on", "kind", "level", "title", "issuer", "summary", "doc_number"
         )
     }
     if entries:
-        _index_rows(entries, ancestors, tokens)
+        _index_rows(entries, ancestors)
     if counts:
         _counts_apply(_added(_contributions(list(entries)), before, sign=-1))
     return len(entries)
 
 
-def _index_rows(entries, ancestors, tokens):
+def _index_rows(entries, ancestors):
     regions, themes = {}, {}
     for entry_id, code in Entry.regions.through.objects.filter(entry_id__in=entries).values_list(
         "entry_id", "region_id"
@@ -381,15 +420,15 @@ def _index_rows(entries, ancestors, tokens):
         themes.setdefault(entry_id, set()).add(theme_id)
 
     rows, region_rows, theme_rows, pair_rows = [], [], [], []
-    for pk, (published_on, kind, level, title, issuer, summary) in entries.items():
-        entry_tokens = tokens.get(pk) if tokens else None
-        if entry_tokens is None:
-            entry_tokens = index_tokens(entry_search_text(title, issuer, summary))
+    for pk, (published_on, kind, level, title, issuer, summary, doc_number) in entries.items():
+        text = search_text(title=title, issuer=issuer, summary=summary, doc_number=doc_number)
         entry_regions = sorted(regions.get(pk, ()))
         entry_themes = sorted(themes.get(pk, ()))
         provinces = [code for code in entry_regions if _is_province(code)]
         arrays = (_array_text(entry_regions), _array_text(provinces), _array_text(entry_themes))
-        rows.append((pk, published_on, kind, level, sample_bucket(pk), tsvector_text(entry_tokens), *arrays))
+        rows.append(
+            (pk, published_on, kind, level, sample_bucket(pk), text, _tokens_literal(_text_tokens(text)), *arrays)
+        )
         for code in entry_regions:
             region_rows.append((pk, code, _is_province(code), published_on, kind, level))
             for theme_id in entry_themes:
@@ -401,7 +440,8 @@ def _index_rows(entries, ancestors, tokens):
         _copy_postgresql(rows, region_rows, theme_rows, pair_rows)
     else:
         CatalogueRow.objects.bulk_create(
-            CatalogueRow(entry_id=pk, published_on=d, kind=k, level=lv) for pk, d, k, lv, *_rest in rows
+            CatalogueRow(entry_id=pk, published_on=d, kind=k, level=lv, search_text=text)
+            for pk, d, k, lv, _sample, text, *_rest in rows
         )
         CatalogueRegion.objects.bulk_create(
             CatalogueRegion(entry_id=e, region_id=r, is_province=p, published_on=d, kind=k, level=lv)
@@ -418,27 +458,27 @@ def _index_rows(entries, ancestors, tokens):
 
 def _copy_postgresql(rows, region_rows, theme_rows, pair_rows):
     """COPY the rows in (several times faster than INSERT at a million entries); the tsvector is built by
-    PostgreSQL from the token text in one INSERT … SELECT."""
+    PostgreSQL from the tokens (a text[] literal: each a lexeme as it is, no parser) in one INSERT … SELECT."""
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg 3
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS catalogue_tokens (entry_id bigint, published_on date, "
-            "kind varchar(10), level varchar(10), sample smallint, tokens text, regions text, provinces text, "
-            "themes text) ON COMMIT DELETE ROWS"
+            "kind varchar(10), level varchar(10), sample smallint, search_text text, tokens text, regions text, "
+            "provinces text, themes text) ON COMMIT DELETE ROWS"
         )
-        columns = "entry_id, published_on, kind, level, sample, tokens, regions, provinces, themes"
+        columns = "entry_id, published_on, kind, level, sample, search_text, tokens, regions, provinces, themes"
         with raw.copy(f"COPY catalogue_tokens ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         cursor.execute(
-            "INSERT INTO policies_cataloguerow (entry_id, published_on, kind, level, vector) "
-            "SELECT entry_id, published_on, kind, level, strip(to_tsvector('simple', tokens)) "
+            "INSERT INTO policies_cataloguerow (entry_id, published_on, kind, level, search_text, vector) "
+            "SELECT entry_id, published_on, kind, level, search_text, array_to_tsvector(tokens::text[]) "
             "FROM catalogue_tokens"
         )
         cursor.execute(
             "INSERT INTO policies_cataloguesample "
             "(entry_id, published_on, kind, level, sample, vector, regions, provinces, themes) "
-            "SELECT entry_id, published_on, kind, level, sample, strip(to_tsvector('simple', tokens)), "
+            "SELECT entry_id, published_on, kind, level, sample, array_to_tsvector(tokens::text[]), "
             "regions::int[], provinces::int[], themes::int[] FROM catalogue_tokens WHERE sample < %s ORDER BY sample",
             [SAMPLE_TABLE_BUCKETS],
         )
@@ -491,7 +531,7 @@ def catalogue_reindex_all(*, batch_size=20000, progress=None):
 # --- The check: do the index tables equal a rebuild? ----------------------------------------------------
 
 _SNAPSHOT_TABLES = (
-    (CatalogueRow, ("published_on", "kind", "level", "vector")),
+    (CatalogueRow, ("published_on", "kind", "level", "search_text", "vector")),
     (CatalogueRegion, ("region_id", "is_province", "published_on", "kind", "level")),
     (CatalogueTheme, ("theme_id", "published_on", "kind", "level")),
     (CatalogueRegionTheme, ("region_id", "theme_id", "is_province", "published_on", "kind", "level")),
@@ -532,7 +572,7 @@ def catalogue_check(*, batch_size=BATCH):
         batch = ids[start : start + batch_size]
         with transaction.atomic():
             before = _snapshot(batch)
-            _reindex_batch(batch, ancestors, None, False, False)
+            _reindex_batch(batch, ancestors, False, False)
             after = _snapshot(batch)
             transaction.set_rollback(True)
         differing.extend(pk for pk in batch if before.get(pk) != after.get(pk))

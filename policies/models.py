@@ -15,6 +15,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -84,8 +85,16 @@ class Region(models.Model):
     """An administrative division keyed by its GB/T 2260 code (110000 北京, 320583 昆山, …)."""
 
     code = models.PositiveIntegerField(_("GB/T 2260 code"), primary_key=True)
-    name = models.CharField(_("name"), max_length=50, unique=True)
+    # Not unique: 鼓楼区, 朝阳区 … recur in several cities; the code tells them apart.
+    name = models.CharField(_("name"), max_length=50, db_index=True)
     short_name = models.CharField(_("short name"), max_length=20, db_index=True)
+    aliases = models.CharField(
+        _("aliases"),
+        max_length=200,
+        blank=True,
+        help_text=_("Other names the region goes by, separated by |, e.g. 郑州高新区."),
+    )
+    initials = models.CharField(_("pinyin initials"), max_length=20, blank=True, db_index=True)
     kind = models.CharField(_("kind"), max_length=10, choices=RegionKind.choices, default=RegionKind.PROVINCE)
     parent = models.ForeignKey(
         "self",
@@ -107,6 +116,10 @@ class Region(models.Model):
     @property
     def province_code(self):
         return self.code // 10000 * 10000
+
+    @property
+    def alias_list(self):
+        return [alias for alias in self.aliases.split("|") if alias]
 
 
 class ThemeQuerySet(models.QuerySet):
@@ -192,8 +205,9 @@ class EntryQuerySet(models.QuerySet):
 
 
 class Entry(GuardedFieldsMixin, models.Model):
-    # The ready state changes only through ``policies.services.entry_mark_ready`` / ``entry_mark_draft``.
-    GUARDED_FIELDS = ("status",)
+    # The ready state changes only through ``policies.services.entry_mark_ready`` / ``entry_mark_draft``;
+    # ``ready_at`` follows it (``save``), so it is guarded with it.
+    GUARDED_FIELDS = ("status", "ready_at")
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, db_index=True)
     title = models.CharField(_("title"), max_length=300, help_text=_("For a policy, the document title without 《》."))
@@ -223,6 +237,9 @@ class Entry(GuardedFieldsMixin, models.Model):
         limit_choices_to={"kind": Kind.POLICY},
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # When the entry last became ready (visible in the library): what saved-filter alerts go by. Not
+    # ``published_on``, which can be back-dated; kept through edits, cleared when sent back to draft.
+    ready_at = models.DateTimeField(_("ready since"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -233,11 +250,28 @@ class Entry(GuardedFieldsMixin, models.Model):
         ordering = ["-published_on", "-id"]
         verbose_name = _("catalogue entry")
         verbose_name_plural = _("catalogue entries")
-        indexes = [models.Index(fields=["-published_on", "-id"], name="entry_newest")]
+        indexes = [
+            models.Index(fields=["-published_on", "-id"], name="entry_newest"),
+            models.Index(fields=["ready_at"], name="entry_ready_at"),
+        ]
         permissions = [("mark_ready", _("Can mark entries ready"))]
 
     def __str__(self):
         return self.display_title
+
+    def save(self, *args, **kwargs):
+        """Keep ``ready_at`` in step with ``status`` on every path that may set the ready state (a new entry, or
+        the services that own it: marking ready, an import, a publication): set when it becomes ready, kept
+        while it stays ready, cleared in draft. Any other save leaves both as stored (the guard checks it)."""
+        if self._state.adding or self._meta.concrete_model._meta.label in _services_writing.get():
+            if self.status == Status.READY and self.ready_at is None:
+                self.ready_at = timezone.now()
+            elif self.status != Status.READY:
+                self.ready_at = None
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "status" in update_fields and "ready_at" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "ready_at"]
+        super().save(*args, **kwargs)
 
     @property
     def display_title(self):
@@ -328,8 +362,11 @@ class CatalogueRow(CatalogueFacts):
     """One row per ready entry: what every library list filters and pages on, with its search tokens."""
 
     entry = models.OneToOneField(Entry, on_delete=models.CASCADE, primary_key=True, related_name="catalogue_row")
-    # jieba tokens (search mode + in-word bigrams) in a ``simple`` tsvector; a GIN index on PostgreSQL
-    # (migration 0003). Left empty on SQLite, where keyword search falls back to plain containment.
+    # The entry's issuing body, title, summary and 文号, normalised (``policies.indexing.search_text``: letters
+    # and digits only, lower case); a trigram GIN index on PostgreSQL (migration 0010) serves ``LIKE``.
+    search_text = models.TextField(blank=True, default="")
+    # Every two-character run of ``search_text`` (and its last character) as the lexemes of a tsvector; a GIN
+    # index on PostgreSQL (migration 0003). Left empty on SQLite, where keyword search reads ``search_text``.
     vector = SearchVectorField(null=True)
 
     class Meta:

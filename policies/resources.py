@@ -13,6 +13,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
@@ -27,6 +28,7 @@ from policies.models import (
     Partner,
     Policy,
     Region,
+    RegionKind,
     Status,
     Theme,
     guarded_writes,
@@ -79,6 +81,32 @@ class NamedManyWidget(widgets.ManyToManyWidget):
             obj = self.model.objects.filter(**{lookup: name}).first()
             if obj is not None:
                 return obj
+        return None
+
+
+class RegionsWidget(NamedManyWidget):
+    """Regions by code, name, short name or alias. A name several regions share (河北: the province and 天津's
+    河北区; 鼓楼: four districts) names the province if one of them is one, else nothing (an unknown-region
+    error, so the file says 320106 or 鼓楼区 … instead)."""
+
+    def __init__(self):
+        super().__init__(Region, ["code"], "short_name")
+
+    def _find(self, name):
+        if found := super()._find(name):
+            return found
+        named = list(
+            Region.objects.filter(
+                models.Q(name=name)
+                | models.Q(short_name=name)
+                | models.Q(aliases__regex=rf"(^|\|){re.escape(name)}(\||$)")
+            )[:10]
+        )
+        provinces = [region for region in named if region.kind == RegionKind.PROVINCE]
+        exact = [region for region in named if region.name == name]
+        for candidates in (provinces, exact, named):
+            if len(candidates) == 1:
+                return candidates[0]
         return None
 
 
@@ -143,7 +171,7 @@ class EntryResource(SpreadsheetSafeResourceMixin, resources.ModelResource):
     regions = fields.Field(
         attribute="regions",
         column_name="地区",
-        widget=NamedManyWidget(Region, ["code", "short_name", "name"], "short_name"),
+        widget=RegionsWidget(),
     )
     partners = fields.Field(
         attribute="partners", column_name="合作伙伴", widget=NamedManyWidget(Partner, ["name", "full_name"], "name")

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from policies.gazetteer import suggest_regions
 from policies.indexing import catalogue_flush
 from policies.models import Entry, Region, RegionKind, Status, Theme, guarded_writes
 from policies.vocabulary import is_standard_region
@@ -51,7 +52,8 @@ def _entries_set_status(*, entries, by, status, reason):
             entry.status = status
             entry._change_reason = reason
             entry._history_user = by
-            entry.save(update_fields=["status", "updated_at"])
+            # Entry.save sets ready_at now (ready) or clears it (draft): what saved-filter alerts go by.
+            entry.save(update_fields=["status", "ready_at", "updated_at"])
             count += 1
         catalogue_flush()
     return count
@@ -86,6 +88,23 @@ def region_check(*, by, stored, code, kind, parent):
         raise ValidationError(
             {"code": _("The code %(code)s does not lie within %(parent)s.") % {"code": code, "parent": parent}}
         )
+
+
+def region_suggestions(*, entry):
+    """Regions the entry's title and summary name, most specific first found (policies.gazetteer), with its
+    current regions read as context (江苏 + 靖江 → 靖江市); the ones it is tagged with already are left out."""
+    tagged = list(entry.regions.all())
+    suggested = suggest_regions(f"{entry.title}\n{entry.summary}", within=tagged)
+    return [region for region in suggested if region not in tagged]
+
+
+def region_path(region):
+    """靖江市 → 江苏省泰州市靖江市: a region named with the regions above it (one query per level)."""
+    names = []
+    while region is not None:
+        names.append(region.name)
+        region = region.parent
+    return "".join(reversed(names))
 
 
 @transaction.atomic

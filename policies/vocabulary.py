@@ -1,8 +1,11 @@
 """The controlled vocabulary the catalogue starts with: regions, themes and partners.
 
 Data migrations load it; ``ensure_vocabulary`` loads it again where a test has flushed the tables.
-Staff extend it in the admin (new themes, keywords, partners, cities and districts).
+Staff extend it in the admin (new themes, keywords, partners, and places GB/T 2260 lacks, such as a
+development zone). The cities and counties of GB/T 2260 come from policies/data (migration 0009).
 """
+
+from policies.data import gbt2260_codes, load_gbt2260
 
 # GB/T 2260 codes of the 34 provincial-level divisions: (code, full name, short name).
 PROVINCES = [
@@ -45,8 +48,9 @@ PROVINCES = [
 
 def is_standard_region(code):
     """Whether a region belongs to the GB/T 2260 vocabulary the catalogue ships with (read-only but for an
-    administrator: the importer, the public pages and the library rely on these names and codes)."""
-    return code in _STANDARD_CODES
+    administrator: the importer, the public pages and the library rely on these names and codes): the 34
+    provinces and every division of policies/data/gbt2260.csv."""
+    return code in _STANDARD_CODES or code in gbt2260_codes()
 
 
 _STANDARD_CODES = frozenset(code for code, _name, _short in PROVINCES)
@@ -96,3 +100,4 @@ def ensure_vocabulary():
     from policies.models import Partner, Region, Theme
 
     load_vocabulary(Region, Theme, Partner)
+    load_gbt2260(Region)

@@ -14,6 +14,8 @@ else
 fi
 $PY manage.py migrate --noinput -v 0
 $PY -m bench.catalogue
+# The researchers' inbox (bench/sources.py): 200 watched sources × 50 items on loopback, one job per host.
+$PY -m bench.sources --sources "${BENCH_SOURCES:-200}" --items "${BENCH_SOURCE_ITEMS:-50}"
 # Digest fan-out (bench/digests.py) needs Postfix's smtp-sink: Debian's postfix, installed without starting.
 if [ ! -x /usr/sbin/smtp-sink ]; then
   sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
@@ -31,6 +33,10 @@ if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     -c "ALTER DATABASE dgd_lib_bench SET work_mem = '64MB'" >/dev/null
   DATABASE_URL=${BENCH_LIBRARY_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dgd_lib_bench} \
     sh -c "$PY manage.py migrate --noinput -v 0 && $PY -m bench.library --entries ${BENCH_LIBRARY_ENTRIES:-1000000}"
+  # Saved-filter alerts (bench/alerts.py): 1,000 daily alerts over the same million entries, 500 made ready.
+  DATABASE_URL=${BENCH_LIBRARY_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dgd_lib_bench} \
+    $PY -m bench.alerts --entries "${BENCH_LIBRARY_ENTRIES:-1000000}"
 else
   $PY -m bench.library --entries "${BENCH_LIBRARY_ENTRIES:-20000}"
+  $PY -m bench.alerts --entries "${BENCH_LIBRARY_ENTRIES:-20000}"
 fi

@@ -11,18 +11,33 @@ from issues.workflow import TRANSITIONS, allowed_actions
 from policies.safety import SpreadsheetWriter
 from subscribers import services
 from subscribers.forms import CsvImportForm
-from subscribers.models import Delivery, DeliveryStatus, Subscriber
+from subscribers.models import SOURCE_LABELS, Delivery, DeliveryStatus, Subscriber
 from subscribers.selectors import delivery_counts, delivery_progress, subscribers_for_export
+
+
+class SourceFilter(admin.SimpleListFilter):
+    """The sources present, in words (网页订阅, 演示数据) rather than their stored values."""
+
+    title = gettext_lazy("source")
+    parameter_name = "source"
+
+    def lookups(self, request, model_admin):
+        sources = Subscriber.objects.order_by("source").values_list("source", flat=True).distinct()
+        return [(source, SOURCE_LABELS.get(source, source)) for source in sources]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(source=self.value()) if self.value() else queryset
 
 
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
-    list_display = ["email", "name", "organisation", "status", "scope", "source", "confirmed_at", "created_at"]
-    list_filter = ["status", "scope", "source", "provinces", "themes"]
+    list_display = ["email", "name", "organisation", "status", "scope", "source_label", "confirmed_at", "created_at"]
+    list_filter = ["status", "scope", SourceFilter, "provinces", "themes"]
     search_fields = ["email", "name", "organisation"]
     filter_horizontal = ["provinces", "themes"]
     readonly_fields = [
         "consent_at",
+        "consent_notice_version",
         "confirmed_at",
         "unsubscribed_at",
         "preferences_requested_at",

@@ -19,6 +19,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from issues.selectors import issue_for_display
+from subscribers.models import Scope
 from subscribers.selectors import digest_content, entry_matches
 from subscribers.tokens import manage_token
 
@@ -53,20 +54,75 @@ def absolute(path):
     return settings.SITE_URL.rstrip("/") + path
 
 
-BREAKS = "。；，！？>"
+# SMTP allows 998 bytes a line. Folded lines stay under LINE_BYTES, leaving room for the personal values that
+# replace the placeholders afterwards (two signed links can share a line).
+LINE_BYTES = 700
+BREAKS = "。；，！？"
+_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]+")  # ASCII: a URL ends where Chinese text starts
+_WORD_TAIL = re.compile(r"[A-Za-z0-9&#;._%~/:?=+-]+$")  # an ASCII run (a URL, a placeholder, an entity) to keep whole
+_TAG_NAME = re.compile(r"</?[A-Za-z][A-Za-z0-9]*")
 
 
-def fold(text, width=250):
-    """Keep every line under SMTP's 998-byte limit (about 250 CJK characters of three bytes, with room for the
-    personal links), breaking after punctuation or a tag: Django then sends the body as 8bit instead of
-    quoted-printable, which would triple its size and cost more CPU than everything else per message."""
+def _fits(line, limit):
+    """How many leading characters of ``line`` fit in ``limit`` bytes of UTF-8."""
+    size = 0
+    for index, char in enumerate(line):
+        size += len(char.encode())
+        if size > limit:
+            return index
+    return len(line)
+
+
+def _outside_ascii_run(line, cut):
+    """Move a cut back to the start of the ASCII word it would split (a URL, a placeholder, an entity)."""
+    tail = _WORD_TAIL.search(line[:cut])
+    if tail and cut < len(line) and _WORD_TAIL.match(line[cut]):
+        return tail.start()
+    return cut
+
+
+def fold_text(text, limit=LINE_BYTES):
+    """The plain-text part under SMTP's line limit: Django then sends it as 8bit instead of quoted-printable,
+    which would triple its size and cost more CPU than everything else per message. A long line breaks after
+    Chinese punctuation, never inside a URL (a broken link cannot be clicked)."""
     lines = []
     for line in text.split("\n"):
-        while len(line) > width:
-            cut = max(line.rfind(mark, 0, width) for mark in BREAKS)
-            cut = cut + 1 if cut > 0 else width
+        while len(line.encode()) > limit:
+            width = _fits(line, limit)
+            cut = max(line.rfind(mark, 0, width) for mark in BREAKS) + 1
+            if cut <= 0:
+                cut = _outside_ascii_run(line, width)
+            for url in _URL.finditer(line):
+                if url.start() < cut < url.end():
+                    cut = url.start() if url.start() > 0 else url.end()
+            if cut <= 0 or cut >= len(line):
+                break  # one URL longer than the limit: sent whole rather than broken
             lines.append(line[:cut])
             line = line[cut:]
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def fold_html(html, limit=LINE_BYTES):
+    """The HTML part under SMTP's line limit without changing what it shows: a line break in running Chinese
+    text renders as a space, so lines break inside a tag, right after its name (``<strong\n>`` is the same tag),
+    or, in a long run of text with no tag, inside an empty comment."""
+    lines = []
+    for line in html.split("\n"):
+        while len(line.encode()) > limit:
+            width = _fits(line, limit - len("<!--"))
+            # Whole tag names only (a search bounded at ``width`` would match the first letters of a longer name).
+            names = [end for end in (m.end() for m in _TAG_NAME.finditer(line)) if end <= width and end < len(line)]
+            if names and names[-1] > 0:
+                cut, joint = names[-1], ""
+            elif line.rfind(">", 0, width) >= line.rfind("<", 0, width):  # in text, not inside a tag
+                cut, joint = _outside_ascii_run(line, width), "<!--"
+                if cut <= 0:
+                    break
+            else:
+                break  # one tag longer than the limit (never produced by our templates): left whole
+            lines.append(line[:cut] + joint)
+            line = ("-->" if joint else "") + line[cut:]
         lines.append(line)
     return "\n".join(lines)
 
@@ -108,7 +164,7 @@ class RenderedGroup:
     def raw_template(self):
         """The whole message as bytes, with placeholders in the personal places: built once per group, so a
         recipient costs a few ``bytes.replace`` calls instead of a MIME build. Both bodies go as 8bit (their
-        lines are folded under SMTP's limit, see ``fold``), so the placeholders appear verbatim."""
+        lines are folded under SMTP's limit, see ``fold_text``), so the placeholders appear verbatim."""
         if self._raw is None:
             self._raw = self._build()
         return self._raw
@@ -172,7 +228,7 @@ class DigestRenderer:
         preferences themselves (there are far fewer distinct selections than distinct preferences)."""
         scope, provinces, themes = preferences_key
         provinces, themes = set(provinces), set(themes)
-        if not provinces and not themes:
+        if scope == Scope.LINKS or not (provinces or themes):  # the links-only mail is the same for everyone
             return (scope, None)
         matched = tuple(
             entry["number"]
@@ -201,9 +257,12 @@ class DigestRenderer:
             self._display = issue_for_display(self.data)
             self._templates = [get_template(name) for name in (*TEMPLATES, HTML_TEMPLATE)]
         display = self._display
-        content = digest_content(display, scope=scope, provinces=(), themes=(), matching_numbers=matched)
+        if scope == Scope.LINKS:
+            content = {"matching": [], "sections": [], "links_only": True}
+        else:
+            content = digest_content(display, scope=scope, provinces=(), themes=(), matching_numbers=matched)
         subject = self._templates[0].render({"issue": display}).strip()
-        if not content["matching"] and not content["sections"]:
+        if not content["matching"] and not content["sections"] and not content.get("links_only"):
             return RenderedGroup(subject=subject, text=None, html=None)
         context = {
             "issue": display,
@@ -215,8 +274,8 @@ class DigestRenderer:
             "pdf_url": absolute(reverse("issues:pdf", args=[self.issue.year, f"{self.issue.month:02d}"])),
             "publisher": settings.DGD_PUBLISHER,
         }
-        text = fold(self._templates[1].render(context))
-        html = fold(css_inline.inline(self._templates[2].render({**context, "name": NAME_HTML})))
+        text = fold_text(self._templates[1].render(context))
+        html = fold_html(css_inline.inline(self._templates[2].render({**context, "name": NAME_HTML})))
         return RenderedGroup(subject=" ".join(subject.split()), text=text, html=html)
 
 

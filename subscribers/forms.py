@@ -8,8 +8,15 @@ from subscribers.models import Scope
 
 
 class PreferencesForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100, required=False)
-    organisation = forms.CharField(label=_("Organisation"), max_length=200, required=False)
+    name = forms.CharField(
+        label=_("Name"), max_length=100, required=False, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    organisation = forms.CharField(
+        label=_("Organisation"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
     provinces = forms.ModelMultipleChoiceField(
         label=_("Provinces"),
         queryset=Region.objects.filter(kind=RegionKind.PROVINCE).order_by("code"),
@@ -24,6 +31,11 @@ class PreferencesForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     scope = forms.ChoiceField(label=_("Receive"), choices=Scope.choices, initial=Scope.WHOLE, widget=forms.RadioSelect)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # 北京, 内蒙古 rather than 北京市, 内蒙古自治区: short labels fit four to a row on a phone.
+        self.fields["provinces"].label_from_instance = lambda region: region.short_name or region.name
 
     def clean(self):
         data = super().clean()
@@ -43,11 +55,22 @@ class PreferencesForm(forms.Form):
 
 
 class SubscribeForm(PreferencesForm):
-    email = forms.EmailField(label=_("Email"), max_length=254)
+    email = forms.EmailField(
+        label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email"})
+    )
+    # China's PIPL: personal information is collected only with consent to a notice the person could read first
+    # (the page links it next to this box); the notice's version is recorded with the consent.
+    consent = forms.BooleanField(
+        label=_(
+            "I have read the privacy notice and agree that my email address, name and organisation are used to "
+            "send me the briefing."
+        ),
+        error_messages={"required": _("Please read the privacy notice and tick this box to subscribe.")},
+    )
     # A field people do not see: bots fill it in, and are then told the same as everyone else.
     website = forms.CharField(required=False, widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}))
 
-    field_order = ["email", "name", "organisation", "provinces", "themes", "scope"]
+    field_order = ["email", "name", "organisation", "provinces", "themes", "scope", "consent"]
 
     def clean_email(self):
         """The canonical address (``normalise_email``), which must itself be a plain address: a quoted or

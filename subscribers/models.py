@@ -1,5 +1,6 @@
 """Subscribers (double opt-in, preferences) and one delivery row per (issue, subscriber)."""
 
+from django.contrib import admin
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,11 +18,25 @@ class SubscriberStatus(models.TextChoices):
 class Scope(models.TextChoices):
     WHOLE = "whole", _("The whole issue, what matches me first")
     MATCHING = "matching", _("Only what matches my provinces and themes")
+    # A short mail with the links to the web page and the PDF: the "fewer mails" choice for readers who read
+    # the issue elsewhere.
+    LINKS = "links", _("Only the links to the web version and the PDF")
+
+
+# What the ``source`` field's usual values mean; it stays free text (a CSV import names its own source).
+SOURCE_LABELS = {
+    "web": _("Subscribe page"),
+    "demo": _("Demo data"),
+}
 
 
 class SubscriberQuerySet(models.QuerySet):
     def confirmed(self):
-        return self.filter(status=SubscriberStatus.CONFIRMED)
+        """Confirmed subscribers who receive the next issue: one who paused their subscription is left out
+        until the pause ends (the fan-out and its preview both count from here)."""
+        return self.filter(status=SubscriberStatus.CONFIRMED).filter(
+            models.Q(paused_until__isnull=True) | models.Q(paused_until__lte=timezone.now())
+        )
 
 
 class Subscriber(models.Model):
@@ -42,6 +57,15 @@ class Subscriber(models.Model):
     )
     source = models.CharField(_("source"), max_length=100, default="web", help_text=_("Where the address came from."))
     consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    consent_notice_version = models.CharField(
+        _("privacy notice version consented to"),
+        max_length=40,
+        blank=True,
+        help_text=_("The version of the privacy notice the subscriber agreed to (PRIVACY_NOTICE_VERSION then)."),
+    )
+    paused_until = models.DateTimeField(
+        _("paused until"), null=True, blank=True, help_text=_("No issue is sent before this time.")
+    )
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
     preferences_requested_at = models.DateTimeField(
@@ -66,6 +90,15 @@ class Subscriber(models.Model):
     @property
     def is_confirmed(self):
         return self.status == SubscriberStatus.CONFIRMED
+
+    @property
+    def is_paused(self):
+        return self.paused_until is not None and self.paused_until > timezone.now()
+
+    @admin.display(description=_("source"), ordering="source")
+    def source_label(self):
+        """The source in words for the admin; an unknown (imported) source shows as typed."""
+        return SOURCE_LABELS.get(self.source, self.source)
 
 
 class ConfirmationRequest(models.Model):

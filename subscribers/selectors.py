@@ -113,7 +113,8 @@ def fanout_preview(*, issue):
     nothing = 0
     for (scope, provinces, themes), count in groups.items():
         content = digest_content(data, scope=scope, provinces=provinces, themes=themes)
-        if not content["matching"] and not content["sections"]:
+        # "Only the links" mails everyone (the introduction and the links) whatever their preferences select.
+        if scope != Scope.LINKS and not content["matching"] and not content["sections"]:
             nothing += count
     confirmed = sum(groups.values())
     return {"confirmed": confirmed, "recipients": confirmed - nothing, "nothing": nothing}

@@ -86,7 +86,9 @@ def _apply_preferences(subscriber, preferences):
 # --- Subscribing ----------------------------------------------------------------------------------
 
 
-def subscriber_subscribe(*, email, name="", organisation="", provinces=(), themes=(), scope=Scope.WHOLE, source="web"):
+def subscriber_subscribe(
+    *, email, name="", organisation="", provinces=(), themes=(), scope=Scope.WHOLE, source="web", notice_version=""
+):
     """Ask for a subscription. Whatever the address's state, the caller answers the same ("check your inbox");
     only the mail differs: a new or unconfirmed address gets a confirmation link for a request that keeps the
     preferences asked for on the server (nothing of an existing subscriber changes until that link is used), a
@@ -106,6 +108,8 @@ def subscriber_subscribe(*, email, name="", organisation="", provinces=(), theme
         if created:
             _apply_preferences(subscriber, preferences)
         preferences = {**preferences, "name": name.strip(), "organisation": organisation.strip()}
+        if notice_version:  # the privacy notice the form's consent box referred to, recorded on confirmation
+            preferences["notice_version"] = notice_version
         request_id = None
         if not subscriber.is_confirmed:
             request_id = _confirmation_request_create(subscriber=subscriber, preferences=preferences).pk
@@ -203,6 +207,7 @@ def subscriber_confirm(*, token):
             subscriber.status = SubscriberStatus.CONFIRMED
             subscriber.confirmed_at = now
             subscriber.consent_at = now
+            subscriber.consent_notice_version = preferences.get("notice_version", "")
             subscriber.unsubscribed_at = None
         subscriber.save()
         _apply_preferences(subscriber, preferences)
@@ -255,6 +260,18 @@ def subscriber_unsubscribe(*, subscriber_id):
             status=DeliveryStatus.SKIPPED, error="unsubscribed", updated_at=now
         )
     return bool(changed)
+
+
+def subscriber_pause(*, subscriber_id, until):
+    """Receive nothing until ``until`` (None resumes at once); the subscription stays confirmed."""
+    return bool(Subscriber.objects.filter(pk=subscriber_id).update(paused_until=until, updated_at=timezone.now()))
+
+
+def subscriber_erase(*, subscriber_id):
+    """Delete everything held about a subscriber (PIPL's right to deletion): the row, its preferences, its
+    pending confirmation requests and its delivery records. A later subscription starts afresh."""
+    deleted, _counts = Subscriber.objects.filter(pk=subscriber_id).delete()
+    return bool(deleted)
 
 
 # --- CSV import -------------------------------------------------------------------------------------

@@ -10,4 +10,6 @@ urlpatterns = [
     path("confirm/<str:token>/", views.confirm, name="confirm"),
     path("manage/<str:token>/", views.manage, name="manage"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("fewer/<str:token>/", views.fewer, name="fewer"),
+    path("erase/<str:token>/", views.erase, name="erase"),
 ]

@@ -15,6 +15,28 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.CACHES["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
+    settings.CACHES["default"]["KEY_FUNCTION"] = "tests.conftest.cache_key"
+    config.addinivalue_line(
+        "markers", "database_free: (set by conftest) touches no database; scripts/test.sh runs it on PostgreSQL only"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects
+@pytest.hookimpl(tryfirst=True)  # before pytest-django's, which orders the tests by the database they use
+def pytest_collection_modifyitems(items):
+    """A test that asks for ``imported_sample`` uses the database (the fixture asks for it only when it runs, too
+    late for pytest-django to order the test before the transactional ones, whose flush empties the tables the
+    session's copy of the sample points to). Then mark the tests that touch no database: run once, on
+    PostgreSQL; the SQLite pass has nothing to add."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        transactional = "transactional_db" in fixtures or "live_server" in fixtures
+        if "imported_sample" in fixtures and not transactional and not item.get_closest_marker("django_db"):
+            item.add_marker(pytest.mark.django_db)
+    for item in items:
+        uses_database = item.get_closest_marker("django_db") or "_django_db_helper" in getattr(item, "fixturenames", ())
+        if not uses_database:
+            item.add_marker(pytest.mark.database_free)
 
 
 SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, "issues", "fixtures", "dgd-2022-08-zhengwu.txt")
@@ -33,12 +55,19 @@ def _fresh_cache_keys():
     ``cache.clear()``: on Redis that flushes the whole database, Celery's queues with it.)"""
     import uuid
 
-    from django.core.cache import cache
-
-    run_prefix = cache.key_prefix
-    cache.key_prefix = f"{run_prefix}-{uuid.uuid4().hex[:8]}"
+    _CACHE_KEYS["test"] = uuid.uuid4().hex[:8]
     yield
-    cache.key_prefix = run_prefix
+    _CACHE_KEYS["test"] = ""
+
+
+# The running test's part of every cache key. A module global, not the cache object's key_prefix: Django keeps a
+# cache object per thread, and a live server's thread (one for the whole session) must see each test's keys too.
+_CACHE_KEYS = {"test": ""}
+
+
+def cache_key(key, key_prefix, version):
+    """The cache's KEY_FUNCTION under test: Django's default with the running test's part added."""
+    return f"{key_prefix}-{_CACHE_KEYS['test']}:{version}:{key}"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -103,7 +132,58 @@ def sales(db):
 
 
 @pytest.fixture
-def imported_sample(db, sample_bytes):
+def sales_client(client, sales):
+    """The test client signed in as a salesperson (the library's reader)."""
+    client.force_login(sales)
+    return client
+
+
+def _import_sample(sample_bytes):
     from issues.services import issue_import_newsletter
 
     return issue_import_newsletter(data=sample_bytes, source_name="dgd-2022-08-zhengwu.txt").issue
+
+
+@pytest.fixture(scope="session")
+def _sample_rows(django_db_setup, django_db_blocker):
+    """The sample newsletter imported once per session: the rows the import writes, taken from a transaction
+    that is then rolled back. Parsing, jieba and indexing cost seconds on a busy machine; putting the rows back
+    costs milliseconds, and each test still gets a copy of its own to read or write (its transaction rolls it back).
+
+    Session-scoped, so pytest sets it up before any test's database transaction: the import sees the database as
+    migrated, not a test's rows. None when a live-server test has flushed the tables already (pytest-django runs
+    those last, so no plain test is left to need it).
+    """
+    from django.db import transaction
+
+    from policies.models import Theme
+    from tests.snapshot import TableSnapshot, raise_sqlite_id_counters
+
+    with open(SAMPLE, "rb") as f:
+        data = f.read()
+    with django_db_blocker.unblock(), transaction.atomic():
+        if not Theme.objects.exists():
+            return None
+        before = TableSnapshot.take()
+        raise_sqlite_id_counters()  # (PostgreSQL's sequences never go back: later ids are above the sample's)
+        issue_pk = _import_sample(data).pk
+        rows = TableSnapshot.take().changes_since(before)
+        transaction.set_rollback(True)
+    return rows, issue_pk
+
+
+@pytest.fixture
+def imported_sample(request, sample_bytes, _sample_rows):
+    """The sample issue (31 entries), as ``import_newsletter`` stores it: the session's rows put back into the
+    test's own transaction. A test on a live server imports it for real (its flush may have taken the
+    vocabulary the session's copy points to)."""
+    from issues.models import Issue
+
+    transactional = bool({"transactional_db", "live_server"} & set(request.fixturenames))
+    if transactional or _sample_rows is None:
+        request.getfixturevalue("transactional_db" if transactional else "db")
+        return _import_sample(sample_bytes)
+    request.getfixturevalue("db")
+    rows, issue_pk = _sample_rows
+    rows.restore()
+    return Issue.objects.get(pk=issue_pk)

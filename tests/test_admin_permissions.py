@@ -37,6 +37,9 @@ CUSTOM = {
     "policies_importjob_confirm": "policies.view_importjob",
     "policies_importjob_cancel": "policies.view_importjob",
     "auth_user_password_change": "auth.change_user",
+    "sources_source_preview": "sources.change_source",  # reads the live page (a GET; nothing stored)
+    "sources_candidate_take": "sources.change_candidate",  # and the add permission of policies (the service)
+    "sources_candidate_ignore": "sources.change_candidate",
 }
 ACTION_PERMISSIONS = {"mark_ready": "policies.mark_ready", "merge": "policies.delete_theme"}
 # django-import-export's pages on every model that has them (IMPORT_EXPORT_*_PERMISSION_CODE in settings); the
@@ -57,18 +60,19 @@ def fingerprint():
 
 @pytest.fixture
 def catalogue(imported_sample, chief_editor):
-    """One object of every registered model to act on (a city, not a province: those are an admin's)."""
+    """One object of every registered model to act on (a place GB/T 2260 lacks: the standard regions are an
+    admin's)."""
     from policies.models import Region
     from subscribers.models import Delivery, Subscriber
 
-    Region.objects.create(code=320500, name="苏州市", short_name="苏州", kind="city", parent_id=320000)
+    Region.objects.create(code=320571, name="苏州工业园区", short_name="园区", kind="county", parent_id=320500)
     draft = IssueFactory(year=2023)  # the sample holds 2022-08
     IssueEntryFactory(issue=draft)
     subscriber = Subscriber.objects.create(email="reader@example.org", status="confirmed")
     Delivery.objects.create(issue=imported_sample, subscriber=subscriber)
     # the one acted on has no deliveries (deleting one that has needs delete_delivery too, which no role holds)
     Subscriber.objects.create(email="another@example.org", status="pending")
-    return {"issues.issue": draft, "policies.region": Region.objects.get(code=320500)}
+    return {"issues.issue": draft, "policies.region": Region.objects.get(code=320571)}
 
 
 def target(model, catalogue):

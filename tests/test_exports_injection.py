@@ -106,12 +106,6 @@ def test_characters_an_xlsx_cannot_hold_are_dropped():
 
 
 @pytest.fixture
-def sales_client(client, sales):
-    client.force_login(sales)
-    return client
-
-
-@pytest.fixture
 def poisoned_entries(db):
     entries = []
     for index, payload in enumerate(PAYLOADS):

@@ -222,7 +222,7 @@ def request(url, method, path, *, body=None, headers=()):
 
 
 def post(url, email, client, spoof):
-    body = urllib.parse.urlencode({"email": email, "scope": "whole", "csrfmiddlewaretoken": CSRF})
+    body = urllib.parse.urlencode({"email": email, "scope": "whole", "consent": "on", "csrfmiddlewaretoken": CSRF})
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Forwarded-Proto": "https",

@@ -118,6 +118,9 @@ class Vocabulary:
 
     regions: dict
     partners: set
+    # Names looked for in running text (a policy's issuer, an analysis' quoted titles); None: ``regions``. Kept
+    # apart because a county's short name is often a plain word there (资源 in 人力资源).
+    text_regions: dict | None = None
 
     def region_named(self, name):
         return self.regions.get(name)
@@ -374,7 +377,8 @@ class _Parser:
 
     def _regions_named_in(self, text):
         codes = []
-        for name, code in sorted(self.vocabulary.regions.items(), key=lambda item: -len(item[0])):
+        names = self.vocabulary.regions if self.vocabulary.text_regions is None else self.vocabulary.text_regions
+        for name, code in sorted(names.items(), key=lambda item: -len(item[0])):
             if name in text and code not in codes:
                 codes.append(code)
         return codes

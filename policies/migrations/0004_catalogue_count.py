@@ -4,12 +4,48 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+# The counts as policies.indexing.catalogue_counts_refresh computed them when this migration was written, frozen
+# here so that the migration means the same whatever that function becomes (migration 0005 then drops the
+# co-occurrence rows). Each select: (index tables, region, theme, is_province, chosen region, chosen theme).
+_NULL = "CAST(NULL AS INTEGER)"  # typed, so the UNION of the selects agrees on the column types
+_COUNT_SELECTS = (
+    ("policies_cataloguerow t", _NULL, _NULL, "%s", _NULL, _NULL),
+    ("policies_catalogueregion t", "t.region_id", _NULL, "t.is_province", _NULL, _NULL),
+    ("policies_cataloguetheme t", _NULL, "t.theme_id", "%s", _NULL, _NULL),
+    ("policies_catalogueregiontheme t", "t.region_id", "t.theme_id", "t.is_province", _NULL, _NULL),
+    (
+        "policies_cataloguetheme t JOIN policies_cataloguetheme o ON o.entry_id = t.entry_id",
+        _NULL, "t.theme_id", "%s", _NULL, "o.theme_id",
+    ),
+    (
+        "policies_catalogueregion t JOIN policies_catalogueregion o ON o.entry_id = t.entry_id AND t.is_province",
+        "t.region_id", _NULL, "t.is_province", "o.region_id", _NULL,
+    ),
+)
+_COUNT_COLUMNS = "month, region_id, theme_id, is_province, chosen_region_id, chosen_theme_id, kind, level, entries"
+
+
 def fill(apps, schema_editor):
     """Count an existing catalogue (the facets read this table from now on); ~20 s at 1,000,000 entries."""
-    from policies.indexing import catalogue_counts_refresh
-
-    if apps.get_model("policies", "CatalogueRow").objects.exists():
-        catalogue_counts_refresh()
+    if not apps.get_model("policies", "CatalogueRow").objects.exists():
+        return
+    if schema_editor.connection.vendor == "postgresql":
+        month = "date_trunc('month', t.published_on)::date"
+    else:
+        month = "date(t.published_on, 'start of month')"
+    selects, params = [], []
+    for source, region, theme, province, chosen_region, chosen_theme in _COUNT_SELECTS:
+        if province == "%s":
+            params.append(False)
+        selects.append(
+            f"SELECT {month}, {region}, {theme}, {province}, {chosen_region}, {chosen_theme}, "
+            f"t.kind, t.level, COUNT(*) FROM {source} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
+        )
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("DELETE FROM policies_cataloguecount")
+        cursor.execute(
+            f"INSERT INTO policies_cataloguecount ({_COUNT_COLUMNS}) " + " UNION ALL ".join(selects), params
+        )
 
 
 class Migration(migrations.Migration):

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from policies.models import Policy, Status
+from policies.models import Policy, Status, Theme
 from tests.factories import PASSWORD, EntryFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -94,4 +94,38 @@ def test_a_researcher_imports_a_csv_through_the_admin(live_server, researcher_pa
     expect(page.locator("ul.messagelist")).to_contain_text("2")
     assert set(Policy.objects.values_list("title", flat=True)) == {"江苏省数字政府建设实施方案", "川渝通办事项清单"}
     assert set(Policy.objects.get(title="川渝通办事项清单").regions.values_list("code", flat=True)) == {510000, 500000}
+    assert js_errors == []
+
+
+def test_the_entry_form_reads_long_titles_previews_bold_and_applies_suggested_themes(
+    live_server, researcher_page, js_errors
+):
+    """Issue 15's frictions: a long title fits its input, **bold** is previewed as it is typed, and 建议主题 is
+    applied with one click (saving keeps it)."""
+    page = researcher_page
+    entry = EntryFactory(title="关于进一步推进政务服务跨省通办和电子证照互通互认的实施意见（试行）", summary="")
+    theme = Theme.objects.order_by("position").first()
+    entry.summary = f"文件涉及{theme.keyword_list[0]}。"
+    entry.save()
+    page.goto(f"{live_server.url}/admin/policies/policy/{entry.pk}/change/")
+
+    title = page.locator("#id_title")
+    assert title.evaluate("el => el.scrollWidth <= el.clientWidth")  # nothing cut off
+    assert title.evaluate("el => el.getBoundingClientRect().width") > 600
+
+    page.fill("#id_summary", "推进**高频事项**跨省通办。")
+    preview = page.locator("[data-preview-of=id_summary]")
+    expect(preview.locator("strong")).to_have_text("高频事项")
+    expect(preview).to_have_text("推进高频事项跨省通办。")
+    page.fill("#id_summary", f"文件涉及{theme.keyword_list[0]}。<script>x</script>**<b>粗</b>**")
+    expect(preview.locator("strong")).to_have_text("<b>粗</b>")  # typed text stays text
+
+    page.fill("#id_summary", entry.summary)
+    apply = page.locator("button.dgd-apply-themes")
+    expect(apply).to_have_text("采用建议主题")
+    apply.click()
+    expect(page.locator(".field-themes .select2-selection")).to_contain_text(theme.name)
+    page.click("input[name=_save]")
+    expect(page.locator("ul.messagelist")).to_be_visible()
+    assert theme in entry.themes.all()
     assert js_errors == []

@@ -5,6 +5,7 @@ Mail goes through a real SMTP server on loopback; Celery runs eagerly here (test
 import re
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import expect
 
 from dgd.celery import app as celery_app
@@ -38,6 +39,7 @@ def test_subscribe_confirm_receive_and_leave_in_one_click(live_server, page, pla
     page.check("input[name=provinces][value='320000']")
     page.check("input[name=themes][value='cross-province']")
     page.check("input[name=scope][value=whole]")
+    page.check("input[name=consent]")  # the privacy notice, linked beside the box
     page.locator("form.subscribe-form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/subscribe/thanks/$"))
     assert Subscriber.objects.get(email=EMAIL).status == SubscriberStatus.PENDING
@@ -50,6 +52,7 @@ def test_subscribe_confirm_receive_and_leave_in_one_click(live_server, page, pla
     expect(page.locator("h1.confirmed")).to_be_visible()
     subscriber = Subscriber.objects.get(email=EMAIL)
     assert subscriber.status == SubscriberStatus.CONFIRMED
+    assert subscriber.consent_at and subscriber.consent_notice_version == settings.PRIVACY_NOTICE_VERSION
     assert list(subscriber.provinces.values_list("code", flat=True)) == [320000]
 
     issue = publish_sample(UserFactory(role="chief_editor"))

@@ -70,7 +70,7 @@ def test_regenerating_the_intro_follows_the_content(august, researcher):
     august.intro = "编辑改写的导读"
     august.save()
     assert issue_regenerate_intro(issue=august, by=researcher).startswith(
-        "《数字政府动态——政务服务分册》8月刊选取国家级重要政策1条，其中国家级重磅政策1条"
+        "《数字政府动态——政务服务分册》8月刊选取国家级重要政策1条"
     )
 
 

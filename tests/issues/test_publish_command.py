@@ -78,9 +78,20 @@ def test_a_failing_first_step_changes_nothing(chief_editor):
     assert not issue.events.exists()
 
 
+def test_from_draft_a_chief_editor_is_refused_at_approving_what_they_submitted(chief_editor, published_ids):
+    issue = issue_in(S.DRAFT)
+    with pytest.raises(CommandError, match="approve") as refused:
+        call_command("publish_issue", str(issue.pk), "--as", chief_editor.username)
+    assert "Nothing was done" in str(refused.value)
+    issue.refresh_from_db()
+    assert issue.status == S.DRAFT and not issue.events.exists()  # the submit before it was undone too
+    assert published_ids == []
+
+
 def test_a_chief_editor_publishes_from_draft_and_subscribers_hear_once(
-    chief_editor, published_ids, django_capture_on_commit_callbacks
+    chief_editor, published_ids, django_capture_on_commit_callbacks, settings
 ):
+    settings.ISSUES_ALLOW_SELF_APPROVAL = True  # where the institute allows one person to take every step
     issue = issue_in(S.DRAFT)
     call_command("publish_issue", str(issue.pk), "--as", chief_editor.username, "--dry-run")
     issue.refresh_from_db()

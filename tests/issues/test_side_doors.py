@@ -14,6 +14,13 @@ pytestmark = [pytest.mark.django_db]
 S = IssueStatus
 
 
+@pytest.fixture(autouse=True)
+def _one_chief_editor(settings):
+    """These tests are about side doors, not the second pair of eyes (test_workflow.py): one chief editor
+    takes an issue all the way."""
+    settings.ISSUES_ALLOW_SELF_APPROVAL = True
+
+
 def take(issue, by, *actions):
     for action in actions:
         issue, _changed = issue_transition(issue=issue, action=action, by=by)
@@ -53,7 +60,7 @@ def test_reverting_a_published_issue_is_refused_and_it_stays_published(client, r
     assert 'name="_save"' not in page
 
 
-def test_reverting_an_issue_in_review_restores_content_not_state(client, researcher, chief_editor):
+def test_reverting_an_issue_in_review_is_refused(client, researcher):
     issue = IssueFactory(intro="旧导读")
     IssueEntryFactory(issue=issue)
     draft_version = issue.history.order_by("history_id").first()
@@ -64,8 +71,25 @@ def test_reverting_an_issue_in_review_restores_content_not_state(client, researc
     response = client.post(revert_url("issues_issue", issue, draft_version), {**issue_form(issue), "intro": "旧导读"})
     assert response.status_code == 302
     issue.refresh_from_db()
+    assert issue.intro == "新导读"  # what the chief editor reviews does not move under them
+    assert issue.status == S.IN_REVIEW
+
+
+def test_reverting_a_draft_restores_content_not_state(client, researcher, chief_editor):
+    issue = IssueFactory(intro="旧导读")
+    IssueEntryFactory(issue=issue)
+    issue = take(issue, researcher, "submit")
+    review_version = issue.history.order_by("-history_id").first()
+    assert review_version.status == S.IN_REVIEW
+    issue = issue_transition(issue=issue, action="return_to_draft", by=chief_editor, comment="改导读")[0]
+    issue.intro = "新导读"
+    issue.save()
+    client.force_login(researcher)
+    response = client.post(revert_url("issues_issue", issue, review_version), {**issue_form(issue), "intro": "旧导读"})
+    assert response.status_code == 302
+    issue.refresh_from_db()
     assert issue.intro == "旧导读"
-    assert issue.status == S.IN_REVIEW  # the old version was a draft; its state did not come back
+    assert issue.status == S.DRAFT  # the old version was in review; its state did not come back
 
 
 @pytest.mark.parametrize(

@@ -121,3 +121,123 @@ def test_staff_preview_every_rendition_of_a_draft(client, draft_issue, researche
     data = client.get(f"/issues/preview/{draft_issue.pk}/json/").json()
     assert data["status"] == "draft" and data["month"] == 9
     assert client.get(reverse("issues:preview", args=[draft_issue.pk, "pdf"]))["Content-Type"] == "application/pdf"
+
+
+# --- Readers: previous/next, the archive search, the subscribe prompt, the footer, the feed's page ------------
+
+
+def publish(issue):
+    """Take a draft through the workflow: a researcher submits, a chief editor approves and publishes."""
+    from issues.workflow import issue_approve, issue_publish, issue_submit
+    from tests.factories import UserFactory
+
+    chief = UserFactory(role="chief_editor")
+    issue_submit(issue=issue, by=UserFactory(role="researcher"))
+    issue_approve(issue=issue, by=chief)
+    issue_publish(issue=issue, by=chief)
+    return issue
+
+
+@pytest.mark.embedded
+def test_an_issue_links_the_previous_and_next_published_issue_and_prompts_to_subscribe(
+    client, imported_sample, draft_issue, eager_celery
+):
+    august = client.get("/issues/2022-08/").content.decode()
+    assert 'rel="next"' not in august and 'rel="prev"' not in august  # September is a draft: not linked
+    assert 'class="subscribe-prompt"' in august and f'href="{reverse("subscribers:subscribe")}"' in august
+    publish(draft_issue)
+    august = client.get("/issues/2022-08/").content.decode()
+    september = client.get("/issues/2022-09/").content.decode()
+    assert re.search(r'rel="next" href="/issues/2022-09/"', august) and 'rel="prev"' not in august
+    assert re.search(r'rel="prev" href="/issues/2022-08/"', september) and 'rel="next"' not in september
+
+
+@pytest.mark.embedded
+def test_no_empty_source_label_for_an_entry_without_a_link(client, imported_sample):
+    page = client.get("/issues/2022-08/").content.decode()
+    assert "政策原文" not in page and "source missing" not in page  # the sample's entries have no link
+
+
+def search(client, query):
+    response = client.get(reverse("issues:search"), {"q": query})
+    assert response.status_code == 200
+    return response
+
+
+@pytest.mark.embedded
+def test_the_archive_search_finds_entries_of_published_issues_only(client, imported_sample, draft_issue):
+    page = search(client, "跨省通办 靖江").content.decode()
+    assert "靖江政务服务“跨省通办”向基层延伸" in page and 'href="/issues/2022-08/#entry-3-3"' in page
+    assert "三、创新实践" in page
+    assert "仅在草稿中出现的政策标题" not in search(client, "仅在草稿中出现").content.decode()
+    assert search(client, "仅在草稿中出现").context["results"] == []
+    intro = search(client, "原创解读").context["results"]
+    assert len(intro) == 1 and "原创解读" in intro[0]["intro"]
+    assert search(client, "政务服务分册 第04期").context["results"][0]["issue"] == imported_sample  # the title
+    assert search(client, "").context["results"] == []
+
+
+@pytest.mark.embedded
+def test_the_archive_search_escapes_what_it_is_given(client, imported_sample):
+    page = search(client, '<script>alert("x")</script>').content.decode()
+    assert "<script>alert" not in page and "&lt;script&gt;alert" in page
+    form = client.get("/issues/").content.decode()
+    assert 'action="/issues/search/"' in form and 'method="get"' in form
+
+
+def test_the_archive_search_reads_the_archive_in_a_constant_number_of_queries(
+    client, imported_sample, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(3):
+        search(client, "跨省通办")
+
+
+@pytest.mark.embedded
+def test_the_footer_shows_operator_contact_privacy_and_icp_from_settings(client, settings, imported_sample):
+    settings.DGD_OPERATOR = "某某研究院"
+    settings.DGD_CONTACT_EMAIL = "contact@example.cn"
+    settings.DGD_ICP_NUMBER = "京ICP备12345678号"
+    for url in ("/", "/issues/", "/issues/2022-08/", reverse("subscribers:subscribe"), reverse("issues:privacy")):
+        footer = client.get(url).content.decode().split('<footer class="site-footer">', 1)[1]
+        assert "某某研究院" in footer and "contact@example.cn" in footer
+        assert "京ICP备12345678号" in footer and 'href="https://beian.miit.gov.cn/"' in footer
+        assert f'href="{reverse("issues:privacy")}"' in footer
+
+
+@pytest.mark.embedded
+def test_the_privacy_notice_says_purpose_collection_retention_contact_and_withdrawal(client, settings):
+    settings.PRIVACY_NOTICE_VERSION = "2026-11-x"
+    page = client.get(reverse("issues:privacy")).content.decode()
+    for words in ("个人信息保护法", "我们收集的信息", "使用目的", "保存期限", "撤回同意", "删除", "2026-11-x"):
+        assert words in page, words
+    assert f"mailto:{settings.DGD_CONTACT_EMAIL}" in page
+
+
+@pytest.mark.embedded
+def test_the_feed_names_its_stylesheet_and_stays_valid_atom(client, imported_sample):
+    response = client.get("/issues/feed/")
+    [instruction] = re.findall(rb"<\?xml-stylesheet ([^?]*)\?>", response.content)
+    assert b'href="/issues/feed.xsl"' in instruction and b'type="text/xsl"' in instruction
+    root = ET.fromstring(response.content)
+    assert root.tag == f"{ATOM}feed" and len(root.findall(f"{ATOM}entry")) == 1
+    stylesheet = client.get("/issues/feed.xsl")
+    assert stylesheet["Content-Type"].startswith("text/xsl")
+    xsl = ET.fromstring(stylesheet.content)
+    assert xsl.tag == "{http://www.w3.org/1999/XSL/Transform}stylesheet"
+
+
+@pytest.mark.embedded
+def test_the_header_rss_link_opens_a_page_for_people(client, imported_sample):
+    home = client.get("/").content.decode()
+    assert f'href="{reverse("issues:feed_page")}">RSS' in home
+    assert 'rel="alternate" type="application/atom+xml"' in home  # feed readers still find the feed itself
+    page = client.get(reverse("issues:feed_page")).content.decode()
+    assert 'value="http://testserver/issues/feed/"' in page and "政务服务分册 2022年08月 第04期" in page
+
+
+@pytest.mark.embedded
+def test_a_signed_in_user_sees_their_name_and_a_sign_out_button(client, sales):
+    assert "user-tools" not in client.get("/").content.decode()
+    client.force_login(sales)
+    page = client.get("/").content.decode()
+    assert sales.username in page and f'action="{reverse("logout")}"' in page and "退出登录" in page

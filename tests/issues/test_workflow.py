@@ -7,8 +7,10 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from issues.models import Issue, IssueEvent, IssueRevision, IssueStatus
+from issues.models import Issue, IssueEvent, IssueNotice, IssueRevision, IssueStatus
+from issues.notices import notice_send
 from issues.selectors import issue_data
+from issues.services import issue_draft_intro, issue_next_numbering, section_for
 from issues.signals import issue_published
 from issues.tasks import publish_due_issues
 from issues.workflow import (
@@ -23,8 +25,9 @@ from issues.workflow import (
     issue_transition,
     issues_publish_due,
 )
-from policies.models import guarded_writes
-from tests.factories import IssueEntryFactory, IssueFactory
+from policies.models import Kind, Level, Theme, guarded_writes
+from tests.factories import EntryFactory, IssueEntryFactory, IssueFactory, PracticeEntryFactory, UserFactory
+from tests.subscribers.smtp import free_port
 
 pytestmark = [pytest.mark.embedded, pytest.mark.django_db]
 
@@ -179,12 +182,18 @@ def test_a_published_issue_is_frozen_until_revised(chief_editor, researcher):
     assert issue_data(issue)["sections"][0]["entries"][0]["summary"] == "发布后修改的摘要。"
 
 
-def test_publish_issue_command_takes_the_steps_the_user_may(chief_editor, researcher):
+def test_publish_issue_command_takes_the_steps_the_user_may(chief_editor, researcher, settings):
     issue = issue_in(S.DRAFT)
     with pytest.raises(CommandError, match="approve: "):
         call_command("publish_issue", str(issue.pk), "--as", researcher.username)
     issue.refresh_from_db()
     assert issue.status == S.DRAFT  # the researcher may submit, not approve: refused before the first step
+    settings.ISSUES_ALLOW_SELF_APPROVAL = False
+    with pytest.raises(CommandError, match="另一位主编"):  # submitting and approving alone: a second look is due
+        call_command("publish_issue", str(issue.pk), "--as", chief_editor.username)
+    issue.refresh_from_db()
+    assert issue.status == S.DRAFT and not issue.events.exists()
+    settings.ISSUES_ALLOW_SELF_APPROVAL = True
     call_command("publish_issue", str(issue.pk), "--as", chief_editor.username)
     issue.refresh_from_db()
     assert issue.status == S.PUBLISHED
@@ -196,3 +205,177 @@ def test_publish_issue_command_refuses_unknown_users_and_issues(chief_editor):
         call_command("publish_issue", str(issue_in(S.DRAFT).pk), "--as", "nobody")
     with pytest.raises(CommandError, match="no issue"):
         call_command("publish_issue", "2031-01", "--as", chief_editor.username)
+
+
+# -- a second pair of eyes ------------------------------------------------------------------------------------
+
+
+def test_a_chief_editor_may_not_approve_an_issue_they_submitted(chief_editor, settings):
+    settings.ISSUES_ALLOW_SELF_APPROVAL = False
+    issue = issue_in(S.DRAFT)
+    issue_submit(issue=issue, by=chief_editor)
+    assert "approve" not in allowed_actions(issue, chief_editor)
+    with pytest.raises(WorkflowError, match="另一位主编"):
+        issue_approve(issue=issue, by=chief_editor)
+    issue.refresh_from_db()
+    assert issue.status == S.IN_REVIEW
+    other = UserFactory(role="chief_editor")
+    assert "approve" in allowed_actions(issue, other)
+    issue_approve(issue=issue, by=other)
+    issue.refresh_from_db()
+    assert issue.status == S.APPROVED
+
+
+def test_self_approval_is_allowed_when_the_setting_says_so(chief_editor, settings):
+    settings.ISSUES_ALLOW_SELF_APPROVAL = True
+    issue = issue_in(S.DRAFT)
+    issue_submit(issue=issue, by=chief_editor)
+    issue, changed = issue_approve(issue=issue, by=chief_editor)
+    assert changed and issue.status == S.APPROVED
+
+
+def test_a_resubmission_by_someone_else_frees_the_first_submitter_to_approve(researcher, chief_editor, settings):
+    settings.ISSUES_ALLOW_SELF_APPROVAL = False
+    issue = issue_in(S.DRAFT)
+    issue_submit(issue=issue, by=chief_editor)
+    issue_return_to_draft(issue=issue, by=UserFactory(role="chief_editor"), comment="补充")
+    issue_submit(issue=issue, by=researcher)
+    issue_approve(issue=issue, by=chief_editor)  # the current review was asked for by the researcher
+    issue.refresh_from_db()
+    assert issue.status == S.APPROVED
+
+
+# -- workflow mail ---------------------------------------------------------------------------------------------
+
+
+def test_each_step_records_its_mails_with_the_step(researcher, chief_editor):
+    second = UserFactory(role="chief_editor")
+    UserFactory(role="chief_editor", email="")  # no address: recorded as failed, not lost
+    UserFactory(role="chief_editor", is_active=False)  # left the institute: not told
+    issue = issue_in(S.DRAFT)
+    issue_submit(issue=issue, by=researcher)
+    notices = list(IssueNotice.objects.filter(kind="submitted").order_by("pk"))
+    assert [n.email for n in notices] == [chief_editor.email, second.email, ""]
+    assert [n.status for n in notices] == ["pending", "pending", "failed"]
+    assert all(n.event.action == "submit" for n in notices)
+    issue_return_to_draft(issue=issue, by=chief_editor, comment="请补充导读")
+    returned = IssueNotice.objects.get(kind="returned")
+    assert (returned.email, returned.event.comment) == (researcher.email, "请补充导读")
+
+
+def test_a_step_that_fails_records_no_mail(researcher):
+    with pytest.raises(WorkflowError):
+        issue_submit(issue=IssueFactory(status=S.DRAFT), by=researcher)  # empty
+    assert not IssueNotice.objects.exists()
+
+
+def test_a_notice_goes_out_once_and_a_failure_is_recorded(researcher, chief_editor, mailoutbox, settings):
+    issue = issue_in(S.DRAFT)
+    issue_submit(issue=issue, by=researcher)
+    notice = IssueNotice.objects.get()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+    notice = notice_send(notice_id=notice.pk)
+    assert notice.status == "failed" and "ConnectionRefused" in notice.error
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert notice_send(notice_id=notice.pk).status == "sent"
+    assert notice_send(notice_id=notice.pk).status == "sent"
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == [chief_editor.email]
+    html = mailoutbox[0].alternatives[0][0]
+    assert str(issue).replace("<", "&lt;") in html and "提交审核" in html
+
+
+# -- the introduction, for 0, 1 and many entries of each kind -----------------------------------------------
+
+
+def intro_for(issue, entries):
+    for position, entry in enumerate(entries):
+        IssueEntryFactory(issue=issue, entry=entry, position=position, section=section_for(entry))
+    return issue_draft_intro(issue=issue)
+
+
+@pytest.fixture
+def august(db):
+    return IssueFactory(year=2022, month=8, status=S.DRAFT, intro="")
+
+
+def test_the_introduction_of_an_empty_issue_is_empty(august):
+    assert intro_for(august, []) == ""
+
+
+def test_one_provincial_policy_is_not_counted_twice(august):
+    text = intro_for(august, [EntryFactory(level=Level.PROVINCIAL)])
+    assert text == "《数字政府动态——政务服务分册》8月刊选取省级重要政策1条。"
+
+
+def test_many_policies_of_several_levels_are_broken_down(august):
+    entries = [EntryFactory(level=Level.NATIONAL, issuer="国务院")] + [EntryFactory() for _ in range(3)]
+    text = intro_for(august, entries)
+    assert text.startswith(
+        "《数字政府动态——政务服务分册》8月刊选取国家级、省级重要政策4条，其中国家级重磅政策1条，省级政策3条"
+    )
+
+
+def test_one_theme_reads_without_a_list(august):
+    theme = Theme.objects.order_by("position").first()
+    entry = EntryFactory()
+    entry.themes.set([theme])
+    assert intro_for(august, [entry]).endswith(f"重要政策1条，主要聚焦于{theme.name}。")
+
+
+def test_one_practice_from_one_place(august):
+    text = intro_for(august, [PracticeEntryFactory(regions=[320000])])
+    assert text == "《数字政府动态——政务服务分册》8月刊选取江苏在数字政府领域的先进做法和地方经验，集成为1条创新实践。"
+
+
+def test_many_practices_from_several_places(august):
+    entries = [PracticeEntryFactory(regions=[code]) for code in (320000, 330000, 320000)]
+    text = intro_for(august, entries)
+    assert "选取江苏、浙江等地在数字政府领域的先进做法和地方经验，集成为3条创新实践" in text
+
+
+def test_policies_and_practices_join_with_tongshi(august):
+    text = intro_for(august, [EntryFactory(), PracticeEntryFactory(regions=[320000])])
+    assert "；同时，选取江苏在数字政府领域" in text and text.count("8月刊") == 1
+
+
+def test_analyses_are_named_together_once(august):
+    one = intro_for(august, [EntryFactory(kind=Kind.ANALYSIS, title="数据要素解读")])
+    assert one == (
+        "《数字政府动态——政务服务分册》8月刊本期特别收录新点软件数字政府研究院对《数据要素解读》的原创解读，敬请关注。"
+    )
+    many = intro_for(
+        IssueFactory(year=2022, month=9, intro=""),
+        [EntryFactory(kind=Kind.ANALYSIS, title=f"解读{n}") for n in range(3)],
+    )
+    assert many.count("特别收录") == 1 and "《解读0》、《解读1》、《解读2》" in many
+
+
+def test_briefings_zero_one_many(august):
+    assert "热点前瞻" not in intro_for(august, [EntryFactory()])
+    one = intro_for(IssueFactory(year=2022, month=9, intro=""), [EntryFactory(kind=Kind.BRIEFING, title="吹风会甲")])
+    assert one.endswith("热点前瞻关注吹风会甲。")
+    many = intro_for(
+        IssueFactory(year=2022, month=10, intro=""),
+        [EntryFactory(kind=Kind.BRIEFING, title=f"吹风会{n}") for n in range(3)],
+    )
+    assert many.endswith("热点前瞻关注吹风会0、吹风会1等。")
+
+
+# -- a new issue's numbering ------------------------------------------------------------------------------------
+
+
+def test_the_next_issue_follows_the_latest_of_its_series(db):
+    latest = IssueFactory(year=2022, month=12, number=7)
+    assert issue_next_numbering(latest.series) == {"year": 2023, "month": 1, "number": 8}
+    IssueFactory(series=latest.series, year=2023, month=1, number=8)
+    assert issue_next_numbering(latest.series) == {"year": 2023, "month": 2, "number": 9}
+
+
+def test_a_series_first_issue_is_this_month_number_one(db):
+    from issues.models import Series
+
+    series = Series.objects.create(name="新分册", slug="xin")
+    today = timezone.localdate()
+    assert issue_next_numbering(series) == {"year": today.year, "month": today.month, "number": 1}

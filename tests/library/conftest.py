@@ -12,8 +12,11 @@ def indexed(*entries):
 
 @pytest.fixture
 def kunshan(db):
-    """A county-level city below 苏州 below 江苏 (the vocabulary ships provinces only)."""
-    suzhou = Region.objects.create(
-        code=320500, name="苏州市", short_name="苏州", kind=RegionKind.CITY, parent_id=320000
+    """A county-level city below 苏州 below 江苏 (from the GB/T 2260 vocabulary when it is loaded)."""
+    suzhou, _created = Region.objects.get_or_create(
+        code=320500, defaults={"name": "苏州市", "short_name": "苏州", "kind": RegionKind.CITY, "parent_id": 320000}
     )
-    return Region.objects.create(code=320583, name="昆山市", short_name="昆山", kind=RegionKind.COUNTY, parent=suzhou)
+    kunshan, _created = Region.objects.get_or_create(
+        code=320583, defaults={"name": "昆山市", "short_name": "昆山", "kind": RegionKind.COUNTY, "parent": suzhou}
+    )
+    return kunshan

@@ -42,12 +42,6 @@ BAD = [
 ]
 
 
-@pytest.fixture
-def sales_client(client, sales):
-    client.force_login(sales)
-    return client
-
-
 @pytest.mark.embedded
 def test_bad_parameters_show_the_page_with_a_message(sales_client, imported_sample):
     for params in BAD:  # one catalogue for them all: importing it is what costs

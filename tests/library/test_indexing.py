@@ -17,13 +17,33 @@ def region_rows(entry):
 
 
 @pytest.mark.embedded
-def test_tokens_keep_domain_terms_whole_and_every_two_character_run():
-    tokens = index_tokens("推进许可证照和**电子证照**、一网通办，身份证照片")
-    assert {"许可证照", "电子证照", "一网通办", "证照", "身份证", "照片"} <= tokens
+def test_the_index_holds_every_two_character_run_of_the_normalised_text_and_queries_keep_domain_terms_whole():
+    text = "推进许可证照和**电子证照**、一网通办，身份证照片"
+    tokens = index_tokens(text)
+    runs = "推进许可证照和电子证照一网通办身份证照片"
+    assert tokens == {runs[i : i + 2] for i in range(len(runs) - 1)} | {"片"}
+    assert {"证照", "照一", "办身", "照片"} <= tokens  # across the punctuation too
     assert query_tokens("一网通办") == ["一网通办"]
     assert query_tokens("跨省通办 江苏") == ["跨省通办", "江苏"]
     assert query_tokens("证照") == ["证照"]
     assert query_tokens("!!!") == []
+
+
+@pytest.mark.embedded
+def test_an_entry_is_searched_in_its_normalised_issuer_title_summary_and_document_number(db):
+    entry = indexed(
+        EntryFactory(
+            title="江苏省政务服务“免证办”实施方案",
+            issuer="江苏省人民政府办公厅",
+            summary="推进**免证办**。",
+            doc_number="苏政办发〔2022〕55号",
+        )
+    )
+    row = CatalogueRow.objects.get(entry=entry)
+    assert row.search_text == "江苏省人民政府办公厅江苏省政务服务免证办实施方案推进免证办苏政办发202255号"
+    Entry.objects.filter(pk=entry.pk).update(doc_number="苏政办发〔2023〕1号")
+    entries_reindex(entry_ids=[entry.pk])
+    assert CatalogueRow.objects.get(entry=entry).search_text.endswith("苏政办发20231号")
 
 
 @pytest.mark.embedded

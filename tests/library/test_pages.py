@@ -9,12 +9,6 @@ from tests.factories import EntryFactory, UserFactory
 from tests.library.conftest import indexed
 
 
-@pytest.fixture
-def sales_client(client, sales):
-    client.force_login(sales)
-    return client
-
-
 @pytest.mark.embedded
 def test_the_entry_page_shows_tags_source_issue_and_related_entries(sales_client, imported_sample):
     entry = Entry.objects.get(title="靖江政务服务“跨省通办”向基层延伸")
@@ -71,6 +65,71 @@ def test_the_map_is_an_svg_of_its_own(sales_client, imported_sample):
     assert b"<script" not in response.content and b"http://" not in response.content.replace(
         b"http://www.w3.org/2000/svg", b""
     )
+
+
+@pytest.mark.embedded
+def test_the_map_is_a_tile_grid_of_the_34_divisions_with_a_legend_and_links(sales_client, imported_sample):
+    import xml.etree.ElementTree as ET
+
+    from library.maps import TILES
+
+    response = sales_client.get(reverse("library:map"), {"theme": "cross-province", "region": "320000"})
+    svg = ET.fromstring(response.content)  # well-formed XML
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    tiles = svg.findall("s:g[@class]", ns)
+    tiles = [tile for tile in tiles if tile.get("class").startswith("tile")]
+    assert len(tiles) == 34 == len(TILES) == len(set(TILES.values()))  # one square each, none on another
+    by_code = {int(tile.get("data-code")): tile for tile in tiles}
+    assert set(by_code) == set(TILES)
+    jiangsu = by_code[320000]
+    assert "chosen" in jiangsu.get("class")
+    link = jiangsu.find("s:a", ns)
+    assert link.get("aria-label") == "江苏：1 条" and link.find("s:title", ns).text == "江苏：1 条"
+    # a tile chooses its province instead of the chosen ones, the rest of the filter kept
+    assert link.get("href") == "/library/?region=320000&theme=cross-province"
+    assert by_code[110000].find("s:a", ns).get("href") == "/library/?region=110000&theme=cross-province"
+    rects = {tile.get("data-code"): tile.find("s:a/s:rect", ns) for tile in tiles}
+    assert len({(rect.get("x"), rect.get("y")) for rect in rects.values()}) == 34
+    assert {rect.get("width") for rect in rects.values()} == {"54"}
+    names = [tile.find("s:a/s:text[@class='name']", ns).text for tile in tiles]
+    assert {"北京", "天津", "上海", "香港", "澳门", "台湾", "海南"} <= set(names)
+    legend = svg.find("s:g[@class='legend']", ns)
+    labels = [text.text for text in legend.findall("s:text", ns)]
+    assert labels[0] == "条目数" and labels[1] == "0" and len(labels) >= 3
+    assert by_code[540000].find("s:a/s:rect", ns).get("fill") == "#f3f4f6"  # none: grey, as the legend's 0
+
+
+def test_the_shades_cover_every_count_up_to_the_largest():
+    from library.maps import EMPTY, SHADES, bins, legend, shade
+
+    assert bins(0) == [] and bins(1) == [1] and bins(3) == [1, 2, 3]
+    bounds = bins(1000)
+    assert bounds == [200, 400, 600, 800, 1000]
+    assert shade(0, bounds) == EMPTY and shade(1, bounds) == SHADES[0] and shade(1000, bounds) == SHADES[-1]
+    assert shade(1, bins(1)) == SHADES[-1]  # the largest is always the darkest
+    assert [item["label"] for item in legend(bounds, approximate=True)] == [
+        "0",
+        "~1–200",
+        "~201–400",
+        "~401–600",
+        "~601–800",
+        "~801–1000",
+    ]
+
+
+@pytest.mark.embedded
+def test_the_province_page_charts_its_cities(sales_client, kunshan):
+    indexed(
+        EntryFactory(title="昆山一件事一次办", regions=[kunshan.code]),
+        EntryFactory(title="苏州市数据条例", regions=[320500]),
+        EntryFactory(title="江苏省数字政府", regions=[320000]),
+    )
+    response = sales_client.get(reverse("library:province", args=[320000]))
+    assert response.status_code == 200
+    assert response.context["by_city"] == [(320500, "苏州", 2)]
+    html = response.content.decode()
+    assert 'id="by-city"' in html and 'href="/library/?region=320500"' in html
+    assert sales_client.get("/library/?region=320500").context["count"] == 2
 
 
 @pytest.mark.embedded

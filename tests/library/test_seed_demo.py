@@ -34,3 +34,28 @@ def test_seed_demo_creates_subscribers_through_their_app_when_present(db):
         assert "no subscribers app" in out.getvalue()
     else:
         assert Subscriber.objects.count() == 3
+
+
+def test_seed_demo_writes_entries_whose_issuer_level_and_regions_agree(db):
+    """A national or ministry policy has no region; a provincial one is issued by a body of its province; a
+    municipal policy and a practice are tagged with their city (or county) and its province."""
+    from policies.models import Region
+
+    call_command("seed_demo", "--entries", "400", "--seed", "3", stdout=io.StringIO())
+    names = dict(Region.objects.values_list("code", "name"))
+    short = dict(Region.objects.values_list("code", "short_name"))
+    for entry in Entry.objects.prefetch_related("regions"):
+        codes = sorted(region.code for region in entry.regions.all())
+        provinces = [code for code in codes if code % 10000 == 0]
+        local = [code for code in codes if code % 10000]
+        if entry.level in ("national", "ministry"):
+            assert codes == [], entry.title
+        elif entry.kind == "policy" and entry.level == "provincial":
+            assert len(codes) == 1 and entry.issuer.startswith(names[codes[0]]), (entry.issuer, codes)
+        elif entry.kind == "policy":
+            assert len(local) == 1 and entry.issuer.startswith(names[local[0]]), (entry.issuer, codes)
+        if entry.kind == "practice" or (entry.kind == "policy" and entry.level == "municipal"):
+            assert len(provinces) == 1 and all(code // 10000 * 10000 == provinces[0] for code in local), codes
+        if entry.kind == "practice" and local:
+            place = short[local[0]]
+            assert entry.title.startswith(place) or "高新区" in entry.title, (entry.title, codes)

@@ -1,5 +1,6 @@
-"""Provinces and the GB/T 2260 vocabulary are read-only for everyone but an administrator; staff add the cities
-and districts below them, each inside its own province."""
+"""Provinces and the GB/T 2260 vocabulary (every province, city and county, policies/data/gbt2260.csv) are
+read-only for everyone but an administrator; staff add the places GB/T 2260 lacks (a development zone) below
+them, each inside its own province."""
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -49,23 +50,47 @@ def test_an_administrator_may_rename_a_province(client):
     assert Region.objects.get(code=110000).short_name == "京"
 
 
-def test_a_researcher_adds_a_city_inside_its_province(client, researcher):
+def test_a_researcher_adds_a_development_zone_inside_its_city(client, researcher):
     client.force_login(researcher)
     add = reverse("admin:policies_region_add")
-    response = client.post(add, region_form(code=320500, name="苏州市", short_name="苏州", parent=320000))
+    zone = region_form(
+        code=410171, name="郑州高新技术产业开发区", short_name="郑州高新区", kind="county", parent=410100
+    )
+    response = client.post(add, zone)
     assert response.status_code == 302
-    assert Region.objects.get(code=320500).parent_id == 320000
+    assert Region.objects.get(code=410171).parent_id == 410100
     # and may correct it afterwards
-    response = client.post(change_url(320500), region_form(name="苏州市", short_name="姑苏", parent=320000))
+    response = client.post(change_url(410171), {**zone, "code": "", "short_name": "高新区"})
     assert response.status_code == 302
-    assert Region.objects.get(code=320500).short_name == "姑苏"
+    assert Region.objects.get(code=410171).short_name == "高新区"
+
+
+@pytest.mark.parametrize("code", [320500, 320583, 321282])
+def test_staff_cannot_change_a_gbt2260_city_or_county(client, researcher, code):
+    region = Region.objects.get(code=code)
+    client.force_login(researcher)
+    assert 'name="name"' not in client.get(change_url(code)).content.decode()
+    response = client.post(change_url(code), region_form(name="改名", short_name="改", parent=region.parent_id))
+    assert response.status_code == 403
+    assert Region.objects.get(code=code).name == region.name
+    region.name = "改名"
+    with pytest.raises(PermissionDenied):
+        region_save(region=region, by=researcher)
+
+
+def test_a_researcher_cannot_add_a_region_under_a_gbt2260_code(researcher):
+    with pytest.raises(ValidationError):
+        region_save(
+            region=Region(code=320583, name="昆山", short_name="昆山", kind="county", parent_id=320500), by=researcher
+        )
+    assert Region.objects.get(code=320583).name == "昆山市"
 
 
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"code": 330100, "name": "杭州市", "short_name": "杭州", "parent": 320000}, "不在江苏省的范围内"),
-        ({"code": 320500, "name": "苏州市", "short_name": "苏州"}, "必须隶属于"),
+        ({"code": 330171, "name": "某开发区", "short_name": "某区", "parent": 320000}, "不在江苏省的范围内"),
+        ({"code": 320571, "name": "苏州工业园区", "short_name": "苏州园区"}, "必须隶属于"),
         ({"code": 990000, "name": "某省", "short_name": "某", "kind": "province"}, "只有管理员"),
         ({"code": 310000, "name": "上海市2", "short_name": "沪", "parent": 320000}, "代码"),
     ],
@@ -82,15 +107,16 @@ def test_a_researcher_cannot_add_a_province_or_a_misplaced_city(client, research
 def test_sales_cannot_add_regions(sales):
     with pytest.raises(PermissionDenied):
         region_save(
-            region=Region(code=320500, name="苏州市", short_name="苏州", kind="city", parent_id=320000), by=sales
+            region=Region(code=320571, name="苏州工业园区", short_name="园区", kind="county", parent_id=320500),
+            by=sales,
         )
 
 
 def test_the_service_refuses_a_city_outside_its_parent(researcher):
-    city = Region(code=330100, name="杭州市", short_name="杭州", kind="city", parent_id=320000)
+    zone = Region(code=330171, name="某开发区", short_name="某区", kind="county", parent_id=320000)
     with pytest.raises(ValidationError):
-        region_save(region=city, by=researcher)
-    assert not Region.objects.filter(code=330100).exists()
+        region_save(region=zone, by=researcher)
+    assert not Region.objects.filter(code=330171).exists()
 
 
 def test_only_someone_who_may_delete_themes_merges_them(client, researcher, chief_editor):
@@ -114,9 +140,58 @@ def test_only_someone_who_may_delete_themes_merges_them(client, researcher, chie
 
 
 def test_moving_a_city_out_of_its_province_is_a_form_error_not_a_500(client, researcher):
-    Region.objects.create(code=320500, name="苏州市", short_name="苏州", kind="city", parent_id=320000)
+    Region.objects.create(code=320571, name="苏州工业园区", short_name="园区", kind="county", parent_id=320500)
     client.force_login(researcher)
-    response = client.post(change_url(320500), region_form(name="苏州市", short_name="苏州", parent=310000))
+    response = client.post(change_url(320571), region_form(name="苏州工业园区", short_name="园区", parent=310000))
     assert response.status_code == 200
     assert "不在上海市的范围内" in response.content.decode()
-    assert Region.objects.get(code=320500).parent_id == 320000
+    assert Region.objects.get(code=320571).parent_id == 320500
+
+
+def test_an_entry_tagged_with_a_county_is_found_under_its_city_and_its_province(
+    client, sales, django_capture_on_commit_callbacks
+):
+    """昆山市 (320583) lies in 苏州市 (320500) in 江苏省 (320000): the library finds the entry under each."""
+    from policies.models import CatalogueRegion
+    from tests.factories import EntryFactory
+
+    with django_capture_on_commit_callbacks(execute=True):  # tagging reindexes on commit (policies.receivers)
+        entry = EntryFactory(title="昆山开县级市先河")
+        entry.regions.set([Region.objects.get(code=320583)])
+    indexed = set(CatalogueRegion.objects.filter(entry_id=entry.pk).values_list("region_id", flat=True))
+    assert indexed == {320583, 320500, 320000}
+    client.force_login(sales)
+    for code in (320583, 320500, 320000):
+        page = client.get(reverse("library:index"), {"region": str(code)}).content.decode()
+        assert "昆山开县级市先河" in page, code
+    assert "昆山开县级市先河" not in client.get(reverse("library:index"), {"region": "330000"}).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("term", "first"), [("jj", 321282), ("靖江", 321282), ("郑州高新区", 410100), ("苏州", 320500)]
+)
+def test_region_autocomplete_finds_names_aliases_and_pinyin_initials(client, researcher, term, first):
+    client.force_login(researcher)
+    params = {"term": term, "app_label": "policies", "model_name": "entry", "field_name": "regions"}
+    results = client.get(reverse("admin:autocomplete"), params).json()["results"]
+    assert str(first) in [row["id"] for row in results]
+    if term == "苏州":  # the city before its districts
+        assert results[0]["id"] == "320500"
+
+
+def test_the_region_add_form_takes_the_code_as_text_not_a_spinner(client, researcher):
+    client.force_login(researcher)
+    page = client.get(reverse("admin:policies_region_add")).content.decode()
+    assert 'type="number"' not in page and 'inputmode="numeric"' in page
+
+
+def test_the_entry_form_suggests_regions_with_one_click_apply(client, researcher):
+    from tests.factories import PracticeEntryFactory
+
+    practice = PracticeEntryFactory(
+        title="靖江政务服务“跨省通办”向基层延伸", summary="江苏靖江市积极落实", regions=[320000]
+    )
+    client.force_login(researcher)
+    page = client.get(reverse("admin:practices_practice_change", args=[practice.pk])).content.decode()
+    assert "江苏省泰州市靖江市" in page
+    assert 'data-apply-to="regions"' in page and "321282" in page

@@ -228,7 +228,7 @@ def test_importing_xlsx_with_date_and_number_cells_creates_policies():
     sheet.append(POLICY_HEADERS)
     sheet.append(["", "江苏数字政府建设方案", "江苏省人民政府", None, "省级", 320000, "digital-government"])
     sheet["H2"] = datetime.datetime(2022, 8, 9)
-    sheet.append(["", "北京市优化营商环境条例", "北京市人大常委会", None, "Provincial", "北京市", "营商环境"])
+    sheet.append(["", "北京市优化营商环境条例", "北京市人大常委会", None, "省级", "北京市", "营商环境"])
     sheet["H3"] = datetime.datetime(2022, 8, 10)
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -356,7 +356,7 @@ def test_the_practice_export_has_a_partner_column():
 
 @pytest.mark.parametrize(
     ("cells", "message"),
-    [({"合作伙伴": "华为"}, "华为"), ({"地区": "郑州"}, "郑州"), ({"日期": "2022/8/4"}, "2022/8/4")],
+    [({"合作伙伴": "华为"}, "华为"), ({"地区": "火星"}, "火星"), ({"日期": "2022/8/4"}, "2022/8/4")],
 )
 def test_a_practice_file_with_a_bad_cell_is_refused(cells, message):
     result = PracticeResource().import_data(

@@ -49,6 +49,11 @@ class Recorder:
             self.messages.append(Received(rcpt=list(envelope.rcpt_tos), content=envelope.content, at=time.time()))
         return "250 2.0.0 OK"
 
+    def digests(self):
+        """The digests received: the workflow's notices about the issue (to its editors) share the server."""
+        with self.lock:
+            return [m for m in self.messages if str(m.headers.get("Message-ID", "")).startswith("<dgd-issue")]
+
     def to(self, address):
         with self.lock:
             return [m for m in self.messages if address in m.rcpt]

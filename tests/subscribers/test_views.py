@@ -1,5 +1,7 @@
 """Public pages: subscribe (double opt-in, no enumeration, rate limit), confirm, preferences, unsubscribe."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -13,7 +15,7 @@ pytestmark = [pytest.mark.embedded, pytest.mark.django_db]
 
 
 def post_subscribe(client, email, **extra):
-    data = {"email": email, "name": "王芳", "organisation": "省大数据局", "scope": "whole", **extra}
+    data = {"email": email, "name": "王芳", "organisation": "省大数据局", "scope": "whole", "consent": "on", **extra}
     return client.post(reverse("subscribers:subscribe"), data)
 
 
@@ -343,3 +345,123 @@ def test_a_link_asked_for_before_a_staff_edit_does_not_undo_it(request_link, cli
     response = press_confirm(path)
     assert response.status_code == 400 and "不再有效" in response.content.decode()
     assert codes(subscriber) == [320000]
+
+
+# --- Consent (PIPL), the "fewer mails" alternatives, pausing and deleting -----------------------------------
+
+
+def test_no_subscription_without_consent_and_the_form_links_the_notice(client):
+    page = client.get(reverse("subscribers:subscribe")).content.decode()
+    assert 'name="consent"' in page and f'href="{reverse("issues:privacy")}"' in page
+    response = post_subscribe(client, "no.consent@example.org", consent="")
+    assert response.status_code == 200 and response.context["form"].errors["consent"]
+    assert "请阅读隐私政策并勾选此项后再订阅" in response.content.decode()
+    assert not Subscriber.objects.exists()
+
+
+def test_consent_is_recorded_with_its_time_and_notice_version(
+    request_link, client, settings, django_capture_on_commit_callbacks
+):
+    settings.PRIVACY_NOTICE_VERSION = "2026-11-test"
+    path = request_link("consent@example.org")
+    settings.PRIVACY_NOTICE_VERSION = "2027-01"  # the notice changed after the request: the request's version counts
+    assert press_confirm(path).status_code == 200
+    subscriber = Subscriber.objects.get(email="consent@example.org")
+    assert subscriber.consent_at and subscriber.consent_notice_version == "2026-11-test"
+    page = client.get(reverse("subscribers:manage", args=[manage_token(subscriber.pk)])).content.decode()
+    assert "2026-11-test" in page  # the subscriber sees what they agreed to, and when
+
+
+def fewer(client, subscriber, choice):
+    return client.post(reverse("subscribers:fewer", args=[manage_token(subscriber.pk)]), {"choice": choice})
+
+
+def test_the_unsubscribe_page_offers_fewer_mails_first(client):
+    subscriber = make_subscriber("fewer@example.org", provinces=[320000])
+    page = client.get(reverse("subscribers:unsubscribe", args=[manage_token(subscriber.pk)])).content.decode()
+    for choice in ("matching", "links", "pause30", "pause90"):
+        assert f'value="{choice}"' in page
+    assert "只收与我相关的" in page and "只要链接" in page and "暂停 3 个月" in page
+
+    assert fewer(client, subscriber, "matching").status_code == 302
+    subscriber.refresh_from_db()
+    assert subscriber.scope == Scope.MATCHING and codes(subscriber) == [320000]
+    assert fewer(client, subscriber, "links").status_code == 302
+    subscriber.refresh_from_db()
+    assert subscriber.scope == Scope.LINKS and subscriber.status == SubscriberStatus.CONFIRMED
+
+
+def test_only_what_matches_needs_a_province_or_theme_first(client):
+    subscriber = make_subscriber("nothing.chosen@example.org")
+    response = fewer(client, subscriber, "matching")
+    assert response.status_code == 302
+    subscriber.refresh_from_db()
+    assert subscriber.scope == Scope.WHOLE
+    assert "请先至少选择一个省份或主题" in client.get(response.url).content.decode()
+
+
+def test_a_pause_leaves_the_subscriber_out_of_the_next_fan_out_until_it_ends(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    subscriber = make_subscriber("pause@example.org")
+    assert fewer(client, subscriber, "pause90").status_code == 302
+    subscriber.refresh_from_db()
+    assert subscriber.is_paused and subscriber.status == SubscriberStatus.CONFIRMED
+    assert timezone.now() + timedelta(days=89) < subscriber.paused_until < timezone.now() + timedelta(days=91)
+    assert not Subscriber.objects.confirmed().filter(pk=subscriber.pk).exists()
+    assert fewer(client, subscriber, "resume").status_code == 302
+    assert Subscriber.objects.confirmed().filter(pk=subscriber.pk).exists()
+    Subscriber.objects.filter(pk=subscriber.pk).update(paused_until=timezone.now() - timedelta(minutes=1))
+    assert Subscriber.objects.confirmed().filter(pk=subscriber.pk).exists()  # an ended pause needs nothing more
+
+
+def test_the_alternatives_need_csrf_and_a_good_link(client):
+    subscriber = make_subscriber("csrf@example.org")
+    url = reverse("subscribers:fewer", args=[manage_token(subscriber.pk)])
+    assert Client(enforce_csrf_checks=True).post(url, {"choice": "pause30"}).status_code == 403
+    assert client.post(url.replace(":", ":x", 1), {"choice": "pause30"}).status_code == 400
+    assert client.post(url, {"choice": "everything"}).status_code == 400
+    assert client.get(url).status_code == 405
+    subscriber.refresh_from_db()
+    assert subscriber.paused_until is None
+
+
+def test_deleting_ones_data_removes_everything_and_voids_the_links(client):
+    subscriber = make_subscriber("erase@example.org", provinces=[110000], name="赵六")
+    Delivery.objects.create(issue=IssueFactory(), subscriber=subscriber)
+    token = manage_token(subscriber.pk)
+    url = reverse("subscribers:erase", args=[token])
+    page = client.get(url)
+    assert page.status_code == 200 and "erase@example.org" in page.content.decode()
+    assert Subscriber.objects.filter(pk=subscriber.pk).exists()  # the page alone deletes nothing
+    assert Client(enforce_csrf_checks=True).post(url).status_code == 403
+    response = client.post(url)
+    assert response.status_code == 200 and "您的信息已删除" in response.content.decode()
+    assert not Subscriber.objects.exists() and not Delivery.objects.exists()
+    assert client.get(reverse("subscribers:manage", args=[token])).status_code == 400
+    assert client.get(reverse("subscribers:unsubscribe", args=[token])).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "name", ["subscribe", "subscribe_done", "confirm", "manage", "unsubscribe", "erase", "bad_token"]
+)
+def test_subscriber_pages_carry_the_footer_and_no_english(client, name):
+    subscriber = make_subscriber("pages@example.org", status=SubscriberStatus.CONFIRMED)
+    request = ConfirmationRequest.objects.create(subscriber=subscriber, nonce=new_nonce(), preferences={})
+    token = manage_token(subscriber.pk)
+    urls = {
+        "subscribe": reverse("subscribers:subscribe"),
+        "subscribe_done": reverse("subscribers:subscribe_done"),
+        "confirm": reverse("subscribers:confirm", args=[confirm_token(request.nonce)]),
+        "manage": reverse("subscribers:manage", args=[token]),
+        "unsubscribe": reverse("subscribers:unsubscribe", args=[token]),
+        "erase": reverse("subscribers:erase", args=[token]),
+        "bad_token": reverse("subscribers:manage", args=["1:forged"]),
+    }
+    page = client.get(urls[name]).content.decode()
+    assert "隐私政策" in page and "ICP备" in page
+    words = re.findall(r">([^<]*[A-Za-z]{4,}[^<]*)<", re.sub(r"(?s)<(script|style|head)\b.*?</\1>", "", page))
+    allowed = ("DIGITAL GOVERNMENT DYNAMICS", "PDF", "RSS", "@example", "pages@example.org")
+    assert [w.strip() for w in words if w.strip() and not any(a in w for a in allowed)] == []

@@ -161,7 +161,7 @@ def wait_until_done(issue, timeout=60):
 
 
 def digests_by_message_id(recorder):
-    return Counter(message.headers["Message-ID"] for message in recorder.messages)
+    return Counter(message.headers["Message-ID"] for message in recorder.digests())
 
 
 def expected_message_ids(issue):

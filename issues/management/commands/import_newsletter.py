@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from issues.newsletter.parser import NewsletterError
 from issues.services import issue_import_newsletter
+from policies.services import region_path
 
 
 class Command(BaseCommand):
@@ -48,3 +49,7 @@ class Command(BaseCommand):
                 f"{result.entries_unchanged} unchanged"
             )
         )
+        for label, (entry, regions) in result.region_suggestions.items():
+            # Shown, not applied: the entry's admin page offers them with one click (建议地区).
+            names = "、".join(region_path(region) for region in regions)
+            self.stdout.write(f"  {label} {entry.title[:30]}: suggested regions {names} (entry id {entry.pk})")

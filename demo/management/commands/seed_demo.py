@@ -3,22 +3,24 @@
     python manage.py seed_demo --entries 1000000 --subscribers 1000 --seed 1
 
 Entries are built from the sample issue's vocabulary (titles, issuing bodies, summary sentences), spread
-over every province (weighted: 广东 often, 西藏 rarely), the themes their text suggests, every level and
-kind, and dates from 2019 on. The same seed gives the same content. Rows go in with COPY on PostgreSQL
-(bulk_create elsewhere); the library's index tables are filled through ``policies.indexing.entries_reindex``
-with tokens segmented once per sentence (sentences end in 。, which jieba never segments across), and the
-counts table is rebuilt once at the end.
+over every province (weighted: 广东 often, 西藏 rarely) and its cities, the themes their text suggests,
+every level and kind, and dates from 2019 on. Title, issuer, level and regions agree: a national or ministry
+policy (国家级, 部委) has no region; a provincial one is issued by a body of the province it is tagged with;
+a municipal one by a body of the city it is tagged with, together with its province; a practice names the
+city or county it is tagged with, together with its province. The same seed gives the same content. Rows go
+in with COPY on PostgreSQL (bulk_create elsewhere); the library's index tables are filled through
+``policies.indexing.entries_reindex`` with tokens segmented once per sentence (sentences end in 。, which jieba
+never segments across), and the counts table is rebuilt once at the end.
 
 The whole load is one transaction: interrupted, it leaves the catalogue as it was. On PostgreSQL, a load at
 least as large as the catalogue already is builds the indexes once instead of row by row
-(``policies.bulk.indexes_deferred``): the entries' and tags' indexes after the entries are in, the index and
+(``demo.bulk.indexes_deferred``): the entries' and tags' indexes after the entries are in, the index and
 counts tables' after those are filled (3½ minutes for a million entries on two cores; ``-v 2`` says
 where the time goes).
 """
 
 import contextlib
 import datetime
-import importlib
 import random
 import time
 from collections.abc import Mapping
@@ -28,7 +30,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import Max
 
-from policies.bulk import indexes_deferred
+from demo.bulk import indexes_deferred
+from demo.subscribers import seed_subscribers
 from policies.indexing import catalogue_counts_refresh, entries_reindex, entry_search_text, index_tokens
 from policies.models import (
     CatalogueCount,
@@ -37,12 +40,13 @@ from policies.models import (
     Kind,
     Level,
     Region,
+    RegionKind,
     Status,
     Theme,
 )
 
 # Province short name → weight (per cent of entries, about): the sample and the measured data set.
-WEIGHTS = {"广东": 19, "西藏": 1.8, "江苏": 8, "浙江": 8, "北京": 6, "上海": 6, "山东": 5, "四川": 4}
+WEIGHTS = {"广东": 19, "西藏": 1.8, "台湾": 0, "江苏": 8, "浙江": 8, "北京": 6, "上海": 6, "山东": 5, "四川": 4}
 TOPICS = [
     "政务服务“一网通办”",
     "电子证照应用",
@@ -67,6 +71,7 @@ TOPICS = [
 ]
 VERBS = ["进一步推进", "全面深化", "加快推进", "深入开展", "持续优化", "规范", "全面推行", "做好"]
 DOCTYPES = ["通知", "实施意见", "若干措施", "工作方案", "实施方案", "指导意见", "管理办法", "行动计划"]
+# A province's bodies (江苏省 + …) and a city's (苏州市 + …).
 BODIES = [
     "人民政府",
     "人民政府办公厅",
@@ -76,9 +81,24 @@ BODIES = [
     "发展改革委",
     "人力资源社会保障厅",
 ]
+CITY_BODIES = ["人民政府", "人民政府办公厅", "政务服务管理局", "大数据局", "市场监督管理局", "行政审批局"]
 NATIONAL = ["国务院", "国务院办公厅", "中共中央办公厅 国务院办公厅"]
 MINISTRIES = ["市场监管总局", "住房和城乡建设部办公厅", "国家发展改革委", "人力资源社会保障部", "公安部", "民政部"]
-PLACES = ["昆山", "常州", "靖江", "海曙", "郑州高新区", "济南", "商河", "西宁", "雄安", "成都", "长沙", "深圳"]
+# The sample issue's places: (name in titles, the region tagged). 郑州高新区 has no GB/T 2260 code: 郑州市.
+PLACES = [
+    ("昆山", 320583),
+    ("常州", 320400),
+    ("靖江", 321282),
+    ("海曙", 330203),
+    ("郑州高新区", 410100),
+    ("济南", 370100),
+    ("商河", 370126),
+    ("西宁", 630100),
+    ("雄安", 133100),
+    ("成都", 510100),
+    ("长沙", 430100),
+    ("深圳", 440300),
+]
 PRACTICE_HEADS = [
     "{place}政务服务“跨省通办”向基层延伸",
     "{place}上线“一网通办”移动端，{n}项事项掌上可办",
@@ -136,9 +156,13 @@ DAYS = (datetime.date(2026, 10, 31) - START).days
 
 
 class Generator:
-    def __init__(self, seed, provinces, themes):
+    def __init__(self, seed, provinces, themes, localities=None):
+        """``localities``: province code → the regions below it that practices and municipal policies name (its
+        prefecture-level cities, a municipality's districts), in code order."""
         self.rng = random.Random(seed)
         self.provinces = provinces
+        self.localities = localities or {}
+        self.places = [(name, code) for name, code in PLACES if code // 10000 * 10000 in self.localities]
         weights = [WEIGHTS.get(region.short_name, 2.2) for region in provinces]
         self.cumulative = []
         total = 0.0
@@ -158,6 +182,22 @@ class Generator:
     def province(self):
         return self.rng.choices(self.provinces, cum_weights=self.cumulative)[0]
 
+    def locality(self, province):
+        """A city (or a municipality's district) of ``province``: (the region, [its code, the province's])."""
+        below = self.localities.get(province.code)
+        if not below:
+            return province, [province.code]
+        region = self.rng.choice(below)
+        return region, [region.code, province.code]
+
+    def practice_place(self, province):
+        """One time in four one of the sample's own places, else a city of ``province``."""
+        if self.places and self.rng.random() < 0.25:
+            name, code = self.rng.choice(self.places)
+            return name, [code, code // 10000 * 10000]
+        region, regions = self.locality(province)
+        return region.short_name, regions
+
     def entry(self):
         rng = self.rng
         roll = rng.random()
@@ -170,12 +210,9 @@ class Generator:
             if roll < 0.98
             else Kind.BRIEFING
         )
-        regions = [self.province()]
-        if rng.random() < 0.3:
-            other = self.province()
-            if other != regions[0]:
-                regions.append(other)
-        place = regions[0].short_name
+        province = self.province()
+        regions = [province.code]
+        place = province.short_name
         topic = rng.choice(TOPICS)
         if kind == Kind.POLICY:
             level_roll = rng.random()
@@ -183,13 +220,16 @@ class Generator:
                 level, issuer, regions = Level.NATIONAL, rng.choice(NATIONAL), []
             elif level_roll < 0.14:
                 level, issuer, regions = Level.MINISTRY, rng.choice(MINISTRIES), []
+            elif level_roll < 0.8:
+                level, issuer = Level.PROVINCIAL, province.name + rng.choice(BODIES)
             else:
-                level = Level.PROVINCIAL if level_roll < 0.8 else Level.MUNICIPAL
-                issuer = regions[0].name + rng.choice(BODIES)
+                city, regions = self.locality(province)
+                level, issuer = Level.MUNICIPAL, city.name + rng.choice(CITY_BODIES)
             title = f"关于{rng.choice(VERBS)}{topic}的{rng.choice(DOCTYPES)}"
         elif kind == Kind.PRACTICE:
             level, issuer = "", ""
-            title = rng.choice(PRACTICE_HEADS).format(place=rng.choice([*PLACES, place]), n=rng.randint(5, 300))
+            name, regions = self.practice_place(province)
+            title = rng.choice(PRACTICE_HEADS).format(place=name, n=rng.randint(5, 300))
         elif kind == Kind.ANALYSIS:
             level, issuer = Level.PROVINCIAL, ""
             title = f"解读《{place}关于{rng.choice(VERBS)}{topic}的{rng.choice(DOCTYPES)}》"
@@ -215,7 +255,7 @@ class Generator:
             "published_on": published_on,
             "summary": summary,
             "status": status,
-            "regions": [region.code for region in regions],
+            "regions": regions,
             "themes": themes,
             # The text's tokens, as the token sets of its parts. 《 and 》 split words, so the lead's tokens are
             # its opening's and its title's: cached per opening and per title, not per (rarely repeated) lead.
@@ -226,6 +266,15 @@ class Generator:
                 *(self._tokens(sentence) for sentence in sentences),
             ),
         }
+
+
+def localities():
+    """Province code → its prefecture-level cities, or a municipality's districts (北京 has no cities)."""
+    below = {}
+    for region in Region.objects.exclude(parent=None).order_by("code"):
+        if region.kind in (RegionKind.CITY, RegionKind.COUNTY) and region.parent_id == region.province_code:
+            below.setdefault(region.province_code, {}).setdefault(region.kind, []).append(region)
+    return {code: kinds.get(RegionKind.CITY) or kinds.get(RegionKind.COUNTY, []) for code, kinds in below.items()}
 
 
 class Tokens(Mapping):
@@ -258,6 +307,7 @@ ENTRY_COLUMNS = (
     "summary",
     "body",
     "status",
+    "ready_at",
     "created_at",
     "updated_at",
 )
@@ -285,7 +335,7 @@ class Command(BaseCommand):
         themes = list(Theme.objects.all())
         if not provinces:
             raise CommandError("no regions: run migrate first")
-        generator = Generator(seed, provinces, themes)
+        generator = Generator(seed, provinces, themes, localities())
         self.verbose = options["verbosity"] > 1
         self.started = time.monotonic()
         if dry_run:
@@ -364,15 +414,10 @@ class Command(BaseCommand):
     def _subscribers(self, count, seed, dry_run):
         if not count:
             return
-        try:
-            demo = importlib.import_module("subscribers.demo")
-        except ImportError:
-            self.stdout.write(self.style.WARNING("no subscribers app (subscribers.demo): created no subscribers"))
-            return
         if dry_run:
             self.stdout.write(f"would create {count} subscribers")
             return
-        created = demo.seed_subscribers(count=count, seed=seed)
+        created = seed_subscribers(count=count, seed=seed)
         self.stdout.write(f"{created} subscribers")
 
     def _write(self, rows, first_id, tokens):
@@ -399,6 +444,7 @@ class Command(BaseCommand):
                                 row["summary"],
                                 "",
                                 row["status"],
+                                now if row["status"] == Status.READY else None,  # ready_at, as Entry.save sets it
                                 now,
                                 now,
                             )
@@ -420,6 +466,7 @@ class Command(BaseCommand):
                     published_on=row["published_on"],
                     summary=row["summary"],
                     status=row["status"],
+                    ready_at=now if row["status"] == Status.READY else None,
                 )
                 for pk, row in zip(ids, rows, strict=True)
             )

@@ -1,0 +1,285 @@
+"""Polite HTTP: the one way the inbox reads a web page.
+
+Every request names the institute in its User-Agent, asks robots.txt first (RFC 9309: a 4xx robots.txt allows
+everything, an unreachable one forbids everything until it can be read), waits its turn on the host (one
+request at a time per host, across every worker process, with ``SOURCES_HOST_DELAY`` seconds between two),
+gives up after the connect and read timeouts, reads at most ``SOURCES_MAX_BYTES``, and follows redirects
+itself so that each hop passes the same checks. A host's turn is a lease on its ``Host`` row: a process that
+dies mid-request holds it only for ``SOURCES_HOST_LEASE`` seconds.
+"""
+
+import contextlib
+import datetime
+import ipaddress
+import re
+import socket
+import time
+import urllib.robotparser
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import charset_normalizer
+import requests
+from django.db import transaction
+from django.utils import timezone
+
+from sources import conf
+from sources.models import Host
+
+MAX_REDIRECTS = 5
+
+
+class FetchError(Exception):
+    """A page that could not be read; ``reason`` is short and shown as the source's last status."""
+
+    def __init__(self, reason, detail="", *, status=None):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+        self.status = status
+
+
+@dataclass
+class Page:
+    url: str  # after redirects
+    status: int
+    content: bytes = b""
+    headers: dict = field(default_factory=dict)
+
+    @property
+    def not_modified(self):
+        return self.status == 304
+
+    @property
+    def text(self):
+        return decode_html(self.content, self.headers.get("content-type", ""))
+
+
+def host_of(url):
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+# --- encodings -------------------------------------------------------------------------------------------
+
+# What Chinese government sites declare, mapped to the codec that reads them all: GB18030 is a superset of
+# GBK, which is a superset of GB2312, and pages labelled gb2312 often hold GBK characters.
+_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030", "cp936": "gb18030"}
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+
+
+def _codec(name):
+    name = (name or "").strip().strip("\"'").lower()
+    name = _SUPERSETS.get(name, name)
+    try:
+        "".encode(name)
+    except LookupError:
+        return None
+    return name
+
+
+def decode_html(content, content_type=""):
+    """The page as text: the charset the server declares, else the one the page's <meta> declares, else UTF-8
+    if it decodes, else what charset-normalizer detects (GB18030 as a last resort)."""
+    declared = re.search(r"charset\s*=\s*([^\s;]+)", content_type or "", re.IGNORECASE)
+    for name in (declared and declared[1], (_META_CHARSET.search(content[:4096]) or [None, b""])[1].decode("ascii")):
+        codec = _codec(name)
+        if codec:
+            return content.decode(codec, errors="replace")
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(content).best()
+    codec = _codec(best.encoding) if best else None
+    return content.decode(codec or "gb18030", errors="replace")
+
+
+# --- where a request may go ------------------------------------------------------------------------------
+
+
+def refuse_private_address(url):
+    """Raise ``FetchError`` when ``url``'s host resolves to a private, link-local or reserved address (unless
+    ``SOURCES_ALLOW_PRIVATE_HOSTS``), or to loopback when ``SOURCES_ALLOW_LOOPBACK`` is off: staff curate
+    sources, and a source must not read the institute's own network or a cloud metadata service."""
+    if conf.get("SOURCES_ALLOW_PRIVATE_HOSTS"):
+        return
+    parts = urlsplit(url)
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except (socket.gaierror, UnicodeError) as error:
+        raise FetchError("network", f"{parts.hostname}: cannot be resolved") from error
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if address.is_loopback and conf.get("SOURCES_ALLOW_LOOPBACK"):
+            continue
+        if not address.is_global:
+            raise FetchError("private address", f"{parts.hostname} ({address})")
+
+
+# --- the host's turn -------------------------------------------------------------------------------------
+
+
+def _host_claim(name, *, lease):
+    """Wait until the host is free and its pause is over, then claim it (a lease in its row, which exists:
+    ``Fetcher.allowed`` made it when it read the host's robots.txt)."""
+    while True:
+        with transaction.atomic():
+            host = Host.objects.select_for_update().filter(name=name).first()
+            if host is None:
+                host, _ = Host.objects.get_or_create(name=name)
+                continue
+            now = timezone.now()
+            ready_at = max([t for t in (host.leased_until, host.next_request_at) if t] or [now])
+            if ready_at <= now:
+                host.leased_until = now + datetime.timedelta(seconds=lease)
+                host.requests += 1
+                host.save(update_fields=["leased_until", "requests"])
+                return
+        time.sleep(min(max((ready_at - now).total_seconds(), 0.005), 1.0))
+
+
+def _host_release(name, *, delay):
+    now = timezone.now()
+    Host.objects.filter(name=name).update(leased_until=None, next_request_at=now + datetime.timedelta(seconds=delay))
+
+
+class Fetcher:
+    """A polite HTTP client for one poll run: one connection pool, the robots rules it read, requests counted
+    per host (the benchmark reports them)."""
+
+    def __init__(self, *, delay=None, connect_timeout=None, read_timeout=None, max_bytes=None):
+        self.delay = conf.get("SOURCES_HOST_DELAY") if delay is None else delay
+        self.timeout = (
+            conf.get("SOURCES_CONNECT_TIMEOUT") if connect_timeout is None else connect_timeout,
+            conf.get("SOURCES_READ_TIMEOUT") if read_timeout is None else read_timeout,
+        )
+        self.max_bytes = max_bytes or conf.get("SOURCES_MAX_BYTES")
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxy from the environment: government sites are read directly
+        self.session.headers.update({"User-Agent": conf.user_agent(), "Accept-Language": "zh-CN,zh;q=0.9"})
+        self.robots = {}
+        self.requests_per_host = Counter()
+
+    def close(self):
+        self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @contextlib.contextmanager
+    def turn(self, host):
+        """One request to ``host`` at a time, ``delay`` seconds apart (across processes)."""
+        _host_claim(host, lease=conf.get("SOURCES_HOST_LEASE"))
+        try:
+            yield
+        finally:
+            _host_release(host, delay=self.delay)
+
+    def get(self, url, *, etag="", last_modified=""):
+        """The page at ``url`` (a 304 when the conditional headers match). Raises ``FetchError`` for robots.txt
+        refusals, timeouts, network errors, 4xx/5xx answers and pages over the size limit."""
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        for _hop in range(MAX_REDIRECTS + 1):
+            refuse_private_address(url)
+            if not self.allowed(url):
+                raise FetchError("robots.txt", url)
+            page = self._request(url, headers)
+            location = page.headers.get("location")
+            if page.status in (301, 302, 303, 307, 308) and location:
+                url = urljoin(url, location)
+                if urlsplit(url).scheme not in ("http", "https"):
+                    raise FetchError("redirect", url)
+                continue
+            if page.status >= 400:
+                raise FetchError(f"HTTP {page.status}", url, status=page.status)
+            return page
+        raise FetchError("redirect", "too many redirects")
+
+    def _request(self, url, headers):
+        host = host_of(url)
+        with self.turn(host):
+            self.requests_per_host[host] += 1
+            try:
+                return self._read(url, headers)
+            except requests.Timeout as error:
+                raise FetchError("timeout", url) from error
+            except requests.RequestException as error:
+                raise FetchError("network", f"{url} ({type(error).__name__})") from error
+
+    def _read(self, url, headers):
+        started = time.monotonic()
+        deadline = started + 3 * self.timeout[1]  # a page trickling in byte by byte is given up too
+        with self.session.get(url, headers=headers, timeout=self.timeout, stream=True, allow_redirects=False) as r:
+            chunks, size = [], 0
+            for chunk in r.iter_content(64 * 1024):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise FetchError("too large", url)
+                if time.monotonic() > deadline:
+                    raise FetchError("timeout", url)
+            headers = {key.lower(): value for key, value in r.headers.items()}
+            return Page(url=url, status=r.status_code, content=b"".join(chunks), headers=headers)
+
+    # --- robots.txt ---------------------------------------------------------------------------------------
+
+    def allowed(self, url):
+        """Whether robots.txt lets our User-Agent read ``url``."""
+        host = host_of(url)
+        parser = self.robots.get(host)
+        if parser is None:
+            parser = self.robots[host] = self._robots_for(host)
+        return parser.can_fetch(conf.get("SOURCES_ROBOTS_TOKEN"), url)
+
+    def _robots_for(self, host):
+        row, _ = Host.objects.get_or_create(name=host)
+        max_age = datetime.timedelta(seconds=conf.get("SOURCES_ROBOTS_MAX_AGE"))
+        fresh = (
+            row.robots_fetched_at and row.robots_status != "error" and timezone.now() - row.robots_fetched_at < max_age
+        )
+        if not fresh:
+            status, text = self._robots_download(host)
+            Host.objects.filter(pk=row.pk).update(
+                robots_txt=text, robots_status=status, robots_fetched_at=timezone.now()
+            )
+            row.robots_txt, row.robots_status = text, status
+        return robots_parser(row.robots_status, row.robots_txt)
+
+    def _robots_download(self, host):
+        try:
+            page = self._request(f"{host}/robots.txt", {})
+        except FetchError:
+            return "error", ""
+        if page.status in (301, 302, 303, 307, 308):
+            location = urljoin(f"{host}/robots.txt", page.headers.get("location", ""))
+            if host_of(location) == host:
+                try:
+                    page = self._request(location, {})
+                except FetchError:
+                    return "error", ""
+        if 400 <= page.status < 500:
+            return "missing", ""
+        if page.status >= 500 or page.status >= 300:
+            return "error", ""
+        return "ok", decode_html(page.content, page.headers.get("content-type", "text/plain; charset=utf-8"))
+
+
+def robots_parser(status, text):
+    parser = urllib.robotparser.RobotFileParser()
+    if status == "error":
+        parser.disallow_all = True
+    elif status == "missing":
+        parser.allow_all = True
+    else:
+        parser.parse(text.splitlines())
+    parser.modified()
+    return parser
