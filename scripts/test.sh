@@ -72,7 +72,7 @@ run_pytest() {
   local label=$1 log
   shift
   log=$(mktemp)
-  .venv/bin/pytest "$@" | tee "$log"
+  .venv/bin/pytest --durations=15 "$@" | tee "$log"  # the slowest tests, to keep the run short
   local status=${PIPESTATUS[0]}
   summaries+=("$label: $(grep -E '[0-9]+ (passed|failed|errors?)|no tests ran' "$log" | tail -n 1 | sed -E 's/^=+ //; s/ =+$//')")
   rm -f "$log"
