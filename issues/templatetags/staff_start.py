@@ -4,6 +4,7 @@ import datetime
 
 from django import template
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from issues.models import Issue, IssueEvent, IssueStatus
@@ -36,11 +37,12 @@ def awaiting_my_review(user):
 
 def my_drafts(user):
     """Drafts ``user`` created or submitted (and got back)."""
-    created = Issue.history.filter(history_type="+", history_user=user).values("id")
-    submitted = IssueEvent.objects.filter(action="submit", actor=user).values("issue_id")
+    # Two IN subqueries, not a UNION: SQLite (the embedded default) refuses the history's ordering inside one.
+    created = Issue.history.filter(history_type="+", history_user=user).order_by().values("id")
+    submitted = IssueEvent.objects.filter(action="submit", actor=user).order_by().values("issue_id")
     return list(
         Issue.objects.filter(status=IssueStatus.DRAFT)
-        .filter(pk__in=created.union(submitted))
+        .filter(Q(pk__in=created) | Q(pk__in=submitted))
         .select_related("series")
         .order_by("-year", "-month")[:LIMIT]
     )

@@ -267,6 +267,7 @@ def test_a_new_issue_defaults_to_the_next_of_its_series(client, researcher):
 # -- the staff start page ---------------------------------------------------------------------------------
 
 
+@pytest.mark.embedded  # the admin's first page under `make run`, on SQLite
 def test_the_start_page_lists_what_waits_for_me(client, researcher, chief_editor):
     from issues.workflow import issue_submit
 
