@@ -54,6 +54,9 @@ class Recorder:
         with self.lock:
             return [m for m in self.messages if str(m.headers.get("Message-ID", "")).startswith("<dgd-issue")]
 
+    def digest_count(self):
+        return len(self.digests())
+
     def to(self, address):
         with self.lock:
             return [m for m in self.messages if address in m.rcpt]
