@@ -66,13 +66,21 @@ markers=()
 [ "$rd" = yes ] || { markers+=("not redis"); left_out+=("tests that need Redis (none at $REDIS_URL)"); }
 join() { local IFS="&"; echo "$*" | sed 's/&/ and /g'; }
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist; default 3 on this 2-core kind of machine: a third of the
+# time goes to waiting on subprocesses, SMTP, browsers and sleeps, which a third process fills). Each file stays
+# on one worker (--dist loadfile): module-scoped servers and workers are started once. pytest-django gives each
+# worker a test database of its own (test_dgd_gw0, …). TEST_WORKERS=0 runs in one process.
+workers=${TEST_WORKERS:-3}
+parallel=()
+[ "$workers" != 0 ] && parallel=(-n "$workers" --dist loadfile)
+
 summaries=()
 # Run pytest, keep its closing line ("N passed, M deselected in T s") for the last line of the run.
 run_pytest() {
   local label=$1 log
   shift
   log=$(mktemp)
-  .venv/bin/pytest --durations=15 "$@" | tee "$log"  # the slowest tests, to keep the run short
+  .venv/bin/pytest "${parallel[@]}" --durations=15 "$@" | tee "$log"  # the slowest tests, to keep the run short
   local status=${PIPESTATUS[0]}
   summaries+=("$label: $(grep -E '[0-9]+ (passed|failed|errors?)|no tests ran' "$log" | tail -n 1 | sed -E 's/^=+ //; s/ =+$//')")
   rm -f "$log"

@@ -39,6 +39,42 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.database_free)
 
 
+def _flushes(item):
+    """Whether the test commits, so that pytest-django empties every table after it (a flush)."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if fixtures & {"transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}:
+        return True
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+
+
+# The database as migrated (vocabulary, GB/T 2260, series, roles, content types), taken once per session.
+_MIGRATED = {}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from tests.snapshot import TableSnapshot
+
+    with django_db_blocker.unblock():
+        _MIGRATED["state"] = TableSnapshot.take()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After a test that committed, the flush has emptied every table: put the migrated state back, rows and ids
+    as they were. So each test starts from the migrated database whatever ran before it on its worker (under
+    pytest-xdist a worker takes whole files, so flushing tests come between the others, not after them all)."""
+    result = yield
+    if nextitem is not None and "state" in _MIGRATED and _flushes(item):
+        from django.db import transaction
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock(), transaction.atomic():
+            _MIGRATED["state"].restore_all()
+    return result
+
+
 SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, "issues", "fixtures", "dgd-2022-08-zhengwu.txt")
 
 

@@ -87,7 +87,7 @@ def page_in_window(query, after, until):
     return [pk for pk in shown if after < ready[pk] <= until]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(query=query_strings(), start=st.integers(0, HOURS * 60), length=st.integers(1, HOURS * 60))
 def test_an_alert_lists_what_the_page_shows_within_its_window(catalogue, query, start, length):
     owner = UserFactory.build(pk=None)
