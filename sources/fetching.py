@@ -4,7 +4,9 @@ Every request names the institute in its User-Agent, asks robots.txt first (RFC 
 everything, an unreachable one forbids everything until it can be read), waits its turn on the host (one
 request at a time per host, across every worker process, with ``SOURCES_HOST_DELAY`` seconds between two),
 gives up after the connect and read timeouts, reads at most ``SOURCES_MAX_BYTES``, and follows redirects
-itself so that each hop passes the same checks. A host's turn is a lease on its ``Host`` row: a process that
+itself so that each hop passes the same checks. A host name is resolved once per run and checked
+(``checked_address``); every connection to it goes to that address, so a DNS answer that changes between the
+check and the connection (DNS rebinding) is never used. A host's turn is a lease on its ``Host`` row: a process that
 dies mid-request holds it only for ``SOURCES_HOST_LEASE`` seconds.
 """
 
@@ -21,6 +23,9 @@ from urllib.parse import urljoin, urlsplit
 
 import charset_normalizer
 import requests
+import requests.adapters
+import urllib3
+import urllib3.connection
 from django.db import transaction
 from django.utils import timezone
 
@@ -99,23 +104,72 @@ def decode_html(content, content_type=""):
 # --- where a request may go ------------------------------------------------------------------------------
 
 
-def refuse_private_address(url):
-    """Raise ``FetchError`` when ``url``'s host resolves to a private, link-local or reserved address (unless
-    ``SOURCES_ALLOW_PRIVATE_HOSTS``), or to loopback when ``SOURCES_ALLOW_LOOPBACK`` is off: staff curate
-    sources, and a source must not read the institute's own network or a cloud metadata service."""
-    if conf.get("SOURCES_ALLOW_PRIVATE_HOSTS"):
-        return
-    parts = urlsplit(url)
+def checked_address(hostname, port):
+    """The address to connect to for ``hostname``: resolved once, and refused (``FetchError``, ``private
+    address``) when any address it resolves to is private, link-local or reserved (unless
+    ``SOURCES_ALLOW_PRIVATE_HOSTS``), or loopback (unless ``SOURCES_ALLOW_LOOPBACK``): staff curate sources, and
+    a source must not read the institute's own network or a cloud metadata service. The caller connects to the
+    address returned, never to the name again, so a DNS answer that changes after the check is not used."""
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        infos = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
-        raise FetchError("network", f"{parts.hostname}: cannot be resolved") from error
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if address.is_loopback and conf.get("SOURCES_ALLOW_LOOPBACK"):
-            continue
-        if not address.is_global:
-            raise FetchError("private address", f"{parts.hostname} ({address})")
+        raise FetchError("network", f"{hostname}: cannot be resolved") from error
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    if not addresses:
+        raise FetchError("network", f"{hostname}: cannot be resolved")
+    if not conf.get("SOURCES_ALLOW_PRIVATE_HOSTS"):
+        for address in map(_embedded, addresses):
+            if address.is_loopback and conf.get("SOURCES_ALLOW_LOOPBACK"):
+                continue
+            if not address.is_global:
+                raise FetchError("private address", f"{hostname} ({address})")
+    return str(addresses[0])
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded(address):
+    """The IPv4 address inside an IPv4-mapped (::ffff:10.0.0.1) or NAT64 (64:ff9b::a00:1) IPv6 address, which
+    reach that IPv4 address: judged as it is."""
+    if address.version == 6:
+        if address.ipv4_mapped:
+            return address.ipv4_mapped
+        if address in _NAT64:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
+
+
+def _pinned_adapter(address_of):
+    """A requests adapter whose connections go to ``address_of(host, port)`` instead of resolving the name
+    themselves; the request still names the host (the Host header, TLS SNI and the certificate's check)."""
+
+    def pinned(connection_class):
+        class Pinned(connection_class):
+            def _new_conn(self):
+                # urllib3 connects to ``_dns_host``, which is also what its ``host`` reads (the Host header of
+                # later requests, TLS SNI and the certificate check): set for the connect only, then restored.
+                name = self._dns_host
+                self._dns_host = address_of(self.host, self.port)
+                try:
+                    return super()._new_conn()
+                finally:
+                    self._dns_host = name
+
+        return Pinned
+
+    class HTTPPool(urllib3.HTTPConnectionPool):
+        ConnectionCls = pinned(urllib3.connection.HTTPConnection)
+
+    class HTTPSPool(urllib3.HTTPSConnectionPool):
+        ConnectionCls = pinned(urllib3.connection.HTTPSConnection)
+
+    class Adapter(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": HTTPPool, "https": HTTPSPool}
+
+    return Adapter()
 
 
 # --- the host's turn -------------------------------------------------------------------------------------
@@ -159,6 +213,9 @@ class Fetcher:
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy from the environment: government sites are read directly
         self.session.headers.update({"User-Agent": conf.user_agent(), "Accept-Language": "zh-CN,zh;q=0.9"})
+        self.session.mount("http://", _pinned_adapter(self._connect_address))
+        self.session.mount("https://", _pinned_adapter(self._connect_address))
+        self.addresses = {}  # (host, port) → the checked address every connection of this run goes to
         self.robots = {}
         self.requests_per_host = Counter()
 
@@ -170,6 +227,17 @@ class Fetcher:
 
     def __exit__(self, *exc):
         self.close()
+
+    def address(self, url):
+        """The checked address of ``url``'s host (``checked_address``), resolved once per run."""
+        parts = urlsplit(url)
+        return self._connect_address(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+
+    def _connect_address(self, hostname, port):
+        key = (hostname, port)
+        if key not in self.addresses:
+            self.addresses[key] = checked_address(hostname, port)
+        return self.addresses[key]
 
     @contextlib.contextmanager
     def turn(self, host):
@@ -189,7 +257,7 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         for _hop in range(MAX_REDIRECTS + 1):
-            refuse_private_address(url)
+            self.address(url)  # refused before robots.txt or the host's turn; connections go to this address
             if not self.allowed(url):
                 raise FetchError("robots.txt", url)
             page = self._request(url, headers)

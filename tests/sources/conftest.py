@@ -212,7 +212,9 @@ def site(sites):
 
 @pytest.fixture(autouse=True)
 def _polite_but_quick(settings):
-    """The politeness rules as in production, with a short pause and timeouts so the tests stay fast."""
+    """The politeness rules as in production, with a short pause and timeouts so the tests stay fast, and
+    loopback allowed (off by default), where the tests' sites run."""
+    settings.SOURCES_ALLOW_LOOPBACK = True
     settings.SOURCES_HOST_DELAY = 0.05
     settings.SOURCES_READ_TIMEOUT = 2.0
     settings.SOURCES_CONNECT_TIMEOUT = 2.0

@@ -2,15 +2,18 @@
 
 import datetime
 import itertools
+import socket
+from collections import Counter
 
 import pytest
 from django.utils import timezone
 
 from policies.models import Level
-from sources.fetching import Fetcher
+from sources.fetching import Fetcher, FetchError, checked_address
 from sources.models import Candidate, CandidateStatus, Host, Sighting, Source, SourceKind
 from sources.services import sources_poll
 from tests.factories import EntryFactory
+from tests.sources.conftest import Route
 
 pytestmark = pytest.mark.django_db
 
@@ -407,8 +410,81 @@ def test_items_over_the_limit_are_read_at_the_next_poll(national, settings):
     assert Candidate.objects.count() == 2 and source.etag == '"feed-v1"'
 
 
-def test_loopback_is_allowed_by_default_but_not_private_networks(settings, site):
+def test_loopback_is_allowed_by_the_switch_but_not_private_networks(settings, site):
     site.rss("/rss.xml", [])
     here = feed_source(site)
     there = Source.objects.create(name="内网", url="http://192.168.1.1/rss.xml", kind=SourceKind.FEED)
     assert [r.status for r in sources_poll(source_ids=[here.pk, there.pk])] == ["200 · 0", "private address"]
+    settings.SOURCES_ALLOW_LOOPBACK = False
+    assert [r.status for r in sources_poll(source_ids=[here.pk])] == ["private address"]
+
+
+def test_loopback_is_refused_by_default():
+    import dgd.settings
+
+    assert dgd.settings.SOURCES_ALLOW_LOOPBACK is False and dgd.settings.SOURCES_ALLOW_PRIVATE_HOSTS is False
+
+
+class Resolver:
+    """A name that resolves to different addresses on successive lookups (DNS rebinding), as no DNS server
+    runs here: the first answer is the checked one, the later ones point inside the network."""
+
+    def __init__(self, monkeypatch, answers):
+        self.answers, self.lookups, real = dict(answers), Counter(), socket.getaddrinfo
+
+        def getaddrinfo(host, port, *args, **kwargs):
+            if host not in self.answers:
+                return real(host, port, *args, **kwargs)
+            self.lookups[host] += 1
+            sequence = self.answers[host]
+            address = sequence[min(self.lookups[host], len(sequence)) - 1]
+            return real(address, port, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_a_name_rebound_to_a_private_address_is_still_read_from_the_checked_one(site, monkeypatch):
+    """The name is resolved once: the robots.txt, the feed, the redirect and the detail page all go to the
+    checked address (the site on loopback), never to the private address the later answers give."""
+    port = site.server.server_port
+    resolver = Resolver(
+        monkeypatch, {"gov.test": ["127.0.0.1", "169.254.169.254"], "www.gov.test": ["127.0.0.1", "10.0.0.1"]}
+    )
+    site.rss("/rss.xml", [(E_LICENCE, f"http://gov.test:{port}/old", "2022-01-20")])
+    site.routes["/old"] = Route(status=301, headers={"Location": f"http://www.gov.test:{port}/new.htm"})
+    site.detail("/new.htm", title=E_LICENCE, paragraphs=E_LICENCE_TEXT, doc_number="国办发〔2022〕3号")
+    source = Source.objects.create(name="中国政府网", url=f"http://gov.test:{port}/rss.xml", kind=SourceKind.FEED)
+    (result,) = sources_poll(source_ids=[source.pk])
+    assert result.status == "200 · 1"
+    assert Candidate.objects.get().doc_number == "国办发〔2022〕3号"  # the detail page was read, after the redirect
+    assert resolver.lookups == {"gov.test": 1, "www.gov.test": 1}
+    assert [hit.headers["host"] for hit in site.hits] == [
+        f"gov.test:{port}",  # robots.txt
+        f"gov.test:{port}",  # the feed
+        f"gov.test:{port}",  # the redirect (the same connection: the name is kept for its later requests)
+        f"www.gov.test:{port}",  # robots.txt of the other name
+        f"www.gov.test:{port}",  # the page
+    ]
+
+
+def test_a_name_that_answers_a_private_address_first_is_refused(site, monkeypatch):
+    port = site.server.server_port
+    resolver = Resolver(monkeypatch, {"gov.test": ["10.1.2.3", "127.0.0.1"]})
+    source = Source.objects.create(name="内网", url=f"http://gov.test:{port}/rss.xml", kind=SourceKind.FEED)
+    (result,) = sources_poll(source_ids=[source.pk])
+    assert result.status == "private address"
+    assert resolver.lookups["gov.test"] == 1 and site.hits == []
+
+
+@pytest.mark.parametrize("address", ["::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe", "0.0.0.0", "100.64.0.1"])
+def test_private_addresses_inside_ipv6_or_special_ranges_are_refused(address):
+    with pytest.raises(FetchError, match="private address"):
+        checked_address(address, 80)
+
+
+def test_a_redirect_to_a_private_address_is_refused(site):
+    site.rss("/rss.xml", [(E_LICENCE, site.url("/jump"), "2022-01-20")])
+    site.routes["/jump"] = Route(status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+    with Fetcher() as fetcher, pytest.raises(FetchError, match="private address"):
+        fetcher.get(site.url("/jump"))
+    assert len(site.hits_for("/jump")) == 1
