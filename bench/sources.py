@@ -158,6 +158,7 @@ def main():
     args = parser.parse_args()
     SITES = args.sites
     settings.SOURCES_HOST_DELAY = args.delay
+    settings.SOURCES_ALLOW_LOOPBACK = True  # the generated sites run on 127.0.0.1 (refused by default)
     settings.SOURCES_MAX_ITEMS = max(args.items, 100)
 
     Candidate.objects.all().delete()

@@ -419,7 +419,7 @@ def _check_triage(by):
 
 def candidate_take(*, candidate, by):
     """收录: a draft policy entry pre-filled from the candidate (kind, title, issuer, verb, 文号, dates, level,
-    regions, themes, source link, summary), recorded with who and when. Returns the entry."""
+    regions, themes, source link, summary, the original's full text), recorded with who and when. Returns the entry."""
     _check_triage(by)
     proxy = proxy_for_kind(Kind.POLICY)
     if not by.has_perm(f"{proxy._meta.app_label}.add_{proxy._meta.model_name}"):
@@ -439,6 +439,7 @@ def candidate_take(*, candidate, by):
             published_on=candidate.published_on or candidate.issued_on or timezone.localdate(),
             source_url=candidate.url if is_safe_url(candidate.url) else "",
             summary=candidate.summary,
+            full_text=candidate.text,  # searched in the library once the entry is ready (its opening)
         )
         entry._history_user = by
         entry._change_reason = "taken from the inbox"
