@@ -10,6 +10,7 @@ check and the connection (DNS rebinding) is never used. A host's turn is a lease
 dies mid-request holds it only for ``SOURCES_HOST_LEASE`` seconds.
 """
 
+import codecs
 import contextlib
 import datetime
 import ipaddress
@@ -68,34 +69,51 @@ def host_of(url):
 
 # --- encodings -------------------------------------------------------------------------------------------
 
-# What Chinese government sites declare, mapped to the codec that reads them all: GB18030 is a superset of
-# GBK, which is a superset of GB2312, and pages labelled gb2312 often hold GBK characters.
-_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030", "cp936": "gb18030"}
+# What Chinese government sites declare, read with the codec that reads them all: GB18030 is a superset of
+# GBK, which is a superset of GB2312 (euc-cn, cp936 …), and pages labelled gb2312 often hold GBK characters.
+_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030"}
+_ALIASES = {"x-gbk": "gbk", "x-gb2312": "gb2312", "gb_2312": "gb2312", "csgb2312": "gb2312"}
+# Labels a misconfigured server sends by default (Apache's ISO-8859-1): a page's own <meta> is trusted over them.
+_SERVER_DEFAULTS = {"iso8859-1", "cp1252", "ascii"}
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_META_WINDOW = 16 * 1024  # long <head>s (scripts, styles) put the <meta> past the first kilobytes
 
 
 def _codec(name):
+    """The Python codec for a charset label (``None`` when unknown), GB2312 and GBK read as GB18030."""
     name = (name or "").strip().strip("\"'").lower()
-    name = _SUPERSETS.get(name, name)
     try:
-        "".encode(name)
+        name = codecs.lookup(_ALIASES.get(name, name)).name
     except LookupError:
         return None
-    return name
+    return _SUPERSETS.get(name, name)
+
+
+def _declared_codecs(content, content_type):
+    """The codecs a page declares, strongest first: a byte-order mark, the Content-Type header, its <meta>."""
+    if content.startswith(codecs.BOM_UTF8):
+        return ["utf-8-sig"]
+    header = re.search(r"charset\s*=\s*([^\s;]+)", content_type or "", re.IGNORECASE)
+    meta = _META_CHARSET.search(content[:_META_WINDOW])
+    found = [_codec(header and header[1]), _codec(meta and meta[1].decode("ascii"))]
+    if found[0] in _SERVER_DEFAULTS and found[1]:
+        found.reverse()
+    return list(dict.fromkeys(codec for codec in found if codec))
 
 
 def decode_html(content, content_type=""):
-    """The page as text: the charset the server declares, else the one the page's <meta> declares, else UTF-8
-    if it decodes, else what charset-normalizer detects (GB18030 as a last resort)."""
-    declared = re.search(r"charset\s*=\s*([^\s;]+)", content_type or "", re.IGNORECASE)
-    for name in (declared and declared[1], (_META_CHARSET.search(content[:4096]) or [None, b""])[1].decode("ascii")):
-        codec = _codec(name)
-        if codec:
-            return content.decode(codec, errors="replace")
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    """The page as text: the first declared charset it decodes in (a byte-order mark, the server's header, the
+    page's <meta>), else UTF-8 if it decodes, else the declared charset with the odd bad byte replaced; with
+    nothing declared, what charset-normalizer detects (GB18030 as a last resort). A server that says UTF-8 for
+    a GBK page whose <meta> says GBK is read as GBK."""
+    declared = _declared_codecs(content, content_type)
+    for codec in [*declared, "utf-8"]:
+        try:
+            return content.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    if declared:
+        return content.decode(declared[0], errors="replace")
     best = charset_normalizer.from_bytes(content).best()
     codec = _codec(best.encoding) if best else None
     return content.decode(codec or "gb18030", errors="replace")

@@ -24,6 +24,7 @@ from sources.models import Candidate, CandidateStatus, Decision, Sighting, Sourc
 from sources.parsing import SelectorError, parse_detail, parse_feed, parse_list
 from sources.text import (
     DOC_NUMBER,
+    ascii_digits,
     canonical_url,
     doc_number_key,
     find_issuer,
@@ -113,7 +114,7 @@ def own_doc_number(title, text):
         return found
     lines = [line.strip() for line in (text or "").splitlines()[:40] if line.strip()]
     for line in lines:
-        if len(line) <= 40 and DOC_NUMBER.search(line) and not line.endswith(("。", "；")):
+        if len(line) <= 40 and DOC_NUMBER.search(ascii_digits(line)) and not line.endswith(("。", "；")):
             return parse_doc_number(line)
     return parse_doc_number("\n".join(lines[:15]))
 

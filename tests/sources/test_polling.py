@@ -488,3 +488,38 @@ def test_a_redirect_to_a_private_address_is_refused(site):
     with Fetcher() as fetcher, pytest.raises(FetchError, match="private address"):
         fetcher.get(site.url("/jump"))
     assert len(site.hits_for("/jump")) == 1
+
+
+def test_another_layout_a_wrong_server_charset_and_one_page_under_several_links(site):
+    """A table list page whose server says ISO-8859-1 while its <meta> says gb2312, linking one detail page
+    three ways (tracking parameters, index.html, a trailing slash): one candidate, read once, its 文号 in ﹝﹞
+    with full-width digits and its signature date in Chinese numerals."""
+    rows = "".join(
+        f"<tr><td><a href='{href}'>关于推进政务服务“一件事”集成改革的通知</a></td><td>2022年8月5日</td></tr>"
+        for href in ("/art/7/index.html", "/art/7/?utm_source=wechat", "/art/7/")
+    )
+    site.page(
+        "/col/list.html",
+        f"<html><head><meta http-equiv='Content-Type' content='text/html; charset=gb2312'></head><body>"
+        f"<table class='news'>{rows}</table></body></html>",
+        encoding="gbk",
+        declare="none",
+    )
+    site.routes["/col/list.html"].content_type = "text/html; charset=ISO-8859-1"
+    site.detail(
+        "/art/7/index.html",
+        title="福建省人民政府办公厅关于推进政务服务“一件事”集成改革的通知",
+        paragraphs=[*ZJ_TEXT[1:3], "福建省人民政府办公厅", "二〇二二年八月三日"],
+        doc_number="闽政办﹝２０２２﹞３６号",
+        encoding="gbk",
+        declare="meta",
+    )
+    source = list_source(site, "/col/list.html", item_selector="table.news tr", date_selector="", next_selector="")
+    (result,) = sources_poll(source_ids=[source.pk])
+    assert result.status == "200 · 1"
+    candidate = Candidate.objects.get()
+    assert candidate.title == "关于推进政务服务“一件事”集成改革的通知"  # the list's title, decoded right
+    assert candidate.doc_number == "闽政办〔2022〕36号"
+    assert candidate.published_on == datetime.date(2022, 8, 5) and candidate.issued_on == datetime.date(2022, 8, 3)
+    assert candidate.sightings.count() == 1
+    assert [hit.path for hit in site.hits if hit.path.startswith("/art/")] == ["/art/7/index.html"]  # read once
