@@ -3,9 +3,12 @@
 import datetime
 import itertools
 import socket
+import ssl
 from collections import Counter
+from pathlib import Path
 
 import pytest
+import requests
 from django.utils import timezone
 
 from policies.models import Level
@@ -16,6 +19,7 @@ from tests.factories import EntryFactory
 from tests.sources.conftest import Route
 
 pytestmark = pytest.mark.django_db
+TLS = Path(__file__).with_name("tls")
 
 E_LICENCE = "国务院办公厅关于加快推进电子证照扩大应用领域和全国互通互认的意见"
 E_LICENCE_TEXT = [
@@ -465,6 +469,27 @@ def test_a_name_rebound_to_a_private_address_is_still_read_from_the_checked_one(
         f"www.gov.test:{port}",  # robots.txt of the other name
         f"www.gov.test:{port}",  # the page
     ]
+
+
+def test_https_to_the_checked_address_still_names_the_host_for_sni_and_the_certificate(sites, monkeypatch):
+    """The connection goes to the pinned address, but TLS asks for and checks the name: the test certificate
+    (tests/sources/tls, for gov.test only) is accepted through the name and refused through the address."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(TLS / "gov.test.pem", TLS / "gov.test.key")
+    names = []
+    context.sni_callback = lambda _socket, name, _context: names.append(name)
+    site = sites(tls=context)
+    site.page("/p.html", "<html><body>政策文件</body></html>")
+    port = site.server.server_port
+    resolver = Resolver(monkeypatch, {"gov.test": ["127.0.0.1", "10.0.0.1"]})
+    with Fetcher() as fetcher:
+        fetcher.session.verify = str(TLS / "gov.test.pem")
+        assert "政策文件" in fetcher.get(f"https://gov.test:{port}/p.html").text
+        assert names and set(names) == {"gov.test"}  # the SNI of every connection made
+        with pytest.raises(requests.exceptions.SSLError):
+            fetcher.session.get(f"https://127.0.0.1:{port}/p.html", timeout=2)
+    assert resolver.lookups["gov.test"] == 1
+    assert [hit.headers["host"] for hit in site.hits] == [f"gov.test:{port}", f"gov.test:{port}"]  # robots, page
 
 
 def test_a_name_that_answers_a_private_address_first_is_refused(site, monkeypatch):
