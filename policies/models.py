@@ -232,6 +232,8 @@ class Entry(GuardedFieldsMixin, models.Model):
     full_text = models.TextField(
         _("full text of the original"),
         blank=True,
+        default="",
+        db_default="",  # bulk loaders that COPY the other columns (seed_demo) leave it empty, not NULL
         help_text=_("The document's text as read from its site; its opening is searched in the library."),
     )
     interprets = models.ForeignKey(

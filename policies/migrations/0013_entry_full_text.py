@@ -1,5 +1,6 @@
 """``Entry.full_text``: the original document's text as the inbox read it (收录); its opening is searched."""
 
+
 from django.db import migrations, models
 
 
@@ -13,11 +14,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='entry',
             name='full_text',
-            field=models.TextField(blank=True, help_text="The document's text as read from its site; its opening is searched in the library.", verbose_name='full text of the original'),
+            field=models.TextField(blank=True, db_default='', default='', help_text="The document's text as read from its site; its opening is searched in the library.", verbose_name='full text of the original'),
         ),
         migrations.AddField(
             model_name='historicalentry',
             name='full_text',
-            field=models.TextField(blank=True, help_text="The document's text as read from its site; its opening is searched in the library.", verbose_name='full text of the original'),
+            field=models.TextField(blank=True, db_default='', default='', help_text="The document's text as read from its site; its opening is searched in the library.", verbose_name='full text of the original'),
         ),
     ]
