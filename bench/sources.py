@@ -89,9 +89,10 @@ class Site:
             number, item = (number - 1) % SITES, item - 1
         province = PROVINCES[number % len(PROVINCES)]
         topic = TOPICS[(source + item) % len(TOPICS)]
+        serial = (number * self.sources + source) * self.items + item + 1  # one per policy, 5 digits at most
         return (
             f"{province}人民政府办公厅关于推进{topic}第{source}类第{item}项工作的通知",
-            f"{province[0]}政办发〔2025〕{number * 10000 + source * 100 + item}号",
+            f"{province[0]}政办发〔2025〕{serial}号",
         )
 
     def answer(self, path):
@@ -158,6 +159,7 @@ def main():
     args = parser.parse_args()
     SITES = args.sites
     settings.SOURCES_HOST_DELAY = args.delay
+    settings.SOURCES_ALLOW_LOOPBACK = True  # the generated sites run on 127.0.0.1 (refused by default)
     settings.SOURCES_MAX_ITEMS = max(args.items, 100)
 
     Candidate.objects.all().delete()
@@ -191,6 +193,7 @@ def main():
         finally:
             connections.close_all()
 
+    load_before = os.getloadavg()[0]
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
         for counts in pool.map(poll_host, by_host.values()):
@@ -215,6 +218,8 @@ def main():
         "most at once on one host": str(max(site.max_active for site in sites)),
         "candidates / sightings": f"{candidates} / {sightings}",
         "errors": "; ".join(errors) or "none",
+        # the machine may be shared: its 1-minute load average before and after, beside its CPU count
+        "load average (before / after)": f"{load_before:.1f} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
     }
     for key, value in row.items():
         print(f"{key:>26}: {value}")

@@ -268,6 +268,33 @@ ALERTS_GRACE = env.int("ALERTS_GRACE", default=3 * 3600)
 ALERTS_LEASE = env.int("ALERTS_LEASE", default=120)
 ALERTS_MAX_ATTEMPTS = env.int("ALERTS_MAX_ATTEMPTS", default=6)
 
+# --- The researchers' inbox (sources/, docs/sources.md) ------------------------------------
+# How the poller treats a government site: named in every request (ASCII: an HTTP header; SITE_URL is added),
+# robots.txt obeyed for SOURCES_ROBOTS_TOKEN, one request at a time per host SOURCES_HOST_DELAY seconds apart,
+# connect/read timeouts and a size limit, back-off after errors up to SOURCES_MAX_BACKOFF seconds.
+SOURCES_USER_AGENT = env.str(
+    "SOURCES_USER_AGENT",
+    default="DGD-PolicyMonitor/1.0 (policy monitor of the Epoint Digital Government Research Institute)",
+)
+SOURCES_ROBOTS_TOKEN = env.str("SOURCES_ROBOTS_TOKEN", default="DGD-PolicyMonitor")
+SOURCES_HOST_DELAY = env.float("SOURCES_HOST_DELAY", default=2.0)  # seconds between two requests to one host
+SOURCES_CONNECT_TIMEOUT = env.float("SOURCES_CONNECT_TIMEOUT", default=5.0)
+SOURCES_READ_TIMEOUT = env.float("SOURCES_READ_TIMEOUT", default=20.0)  # seconds without a byte
+SOURCES_MAX_BYTES = env.int("SOURCES_MAX_BYTES", default=5 * 1024 * 1024)  # a larger page fails with "too large"
+SOURCES_HOST_LEASE = env.int("SOURCES_HOST_LEASE", default=120)  # seconds a dead process holds a host
+SOURCES_ROBOTS_MAX_AGE = env.int("SOURCES_ROBOTS_MAX_AGE", default=24 * 3600)  # robots.txt is read again after
+SOURCES_MAX_BACKOFF = env.int("SOURCES_MAX_BACKOFF", default=24 * 3600)  # the longest wait after errors
+SOURCES_MAX_ITEMS = env.int("SOURCES_MAX_ITEMS", default=100)  # new items taken from one source in one poll
+# How far back catalogue policies (by date) and candidates (by when found) are compared with new items, days.
+SOURCES_DEDUP_DAYS = env.int("SOURCES_DEDUP_DAYS", default=3650)
+# A source's URL must not reach into the institute's own network: private, link-local (cloud metadata),
+# reserved and loopback addresses are refused unless allowed here (the tests and the benchmark allow loopback,
+# where their sites run).
+SOURCES_ALLOW_PRIVATE_HOSTS = env.bool("SOURCES_ALLOW_PRIVATE_HOSTS", default=False)
+SOURCES_ALLOW_LOOPBACK = env.bool("SOURCES_ALLOW_LOOPBACK", default=False)
+if SOURCES_HOST_DELAY < 0 or SOURCES_MAX_BYTES <= 0 or SOURCES_MAX_ITEMS <= 0:
+    raise ImproperlyConfigured("SOURCES_HOST_DELAY must be 0 or more; SOURCES_MAX_BYTES, SOURCES_MAX_ITEMS above 0.")
+
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

@@ -206,6 +206,7 @@ class EntryAdmin(ImportJobAdminMixin, SafeExportAdminMixin, ImportExportModelAdm
         ),
         (_("Dates"), {"fields": ["issued_on", "published_on"]}),
         (_("Content"), {"fields": ["source_url", "summary", "interprets", "body"]}),
+        (_("Full text of the original"), {"fields": ["full_text"], "classes": ["collapse"]}),
         (_("Issues"), {"fields": ["issue_list", "created_at", "updated_at"]}),
     ]
 
@@ -366,13 +367,13 @@ class PolicyAdmin(KindAdmin):
 @admin.register(Analysis)
 class AnalysisAdmin(KindAdmin):
     resource_classes = [AnalysisResource]
-    hidden = ["kind", "issuer", "action", "doc_number", "partners", "issued_on"]
+    hidden = ["kind", "issuer", "action", "doc_number", "partners", "issued_on", "full_text"]
 
 
 @admin.register(Briefing)
 class BriefingAdmin(KindAdmin):
     resource_classes = [BriefingResource]
-    hidden = ["kind", "action", "doc_number", "partners", "interprets", "body", "issued_on"]
+    hidden = ["kind", "action", "doc_number", "partners", "interprets", "body", "issued_on", "full_text"]
 
 
 @admin.register(Entry)

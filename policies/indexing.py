@@ -31,6 +31,7 @@ from pathlib import Path
 
 from django.db import connection, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Left
 
 from policies.models import (
     CatalogueCount,
@@ -77,10 +78,20 @@ def normalized(text):
     return _NOT_SEARCHED.sub("", unicodedata.normalize("NFKC", text or "").lower())
 
 
-def search_text(*, title, issuer, summary, doc_number):
+# How much of an entry's full text (the original document, ``Entry.full_text``) is searched: its first
+# FULL_TEXT_SEARCHED letters and digits, read from the first FULL_TEXT_READ characters stored. A notice states its
+# purpose, targets and main tasks first; the cap keeps every row's text, lexemes and trigrams bounded, so the
+# library's search stays as fast at a million entries (docs/library.md, "What is searched").
+FULL_TEXT_SEARCHED = 3000
+FULL_TEXT_READ = 4000
+
+
+def search_text(*, title, issuer, summary, doc_number, full_text=""):
     """The one normalised text an entry is searched in: issuing body, title, summary and 文号, in that order and
-    run together, so the displayed title (issuing body《title》) and a phrase across two fields are found too."""
-    return "".join(normalized(part) for part in (issuer, title, summary, doc_number))
+    run together, so the displayed title (issuing body《title》) and a phrase across two fields are found too;
+    then the opening of the original's full text, when the entry has one."""
+    fields = "".join(normalized(part) for part in (issuer, title, summary, doc_number))
+    return fields + normalized((full_text or "")[:FULL_TEXT_READ])[:FULL_TEXT_SEARCHED]
 
 
 def index_tokens(text):
@@ -398,7 +409,15 @@ def _reindex_batch(ids, ancestors, fresh, counts):
     entries = {
         pk: values
         for pk, *values in Entry.objects.filter(pk__in=ids, status=Status.READY).values_list(
-            "pk", "published_on", "kind", "level", "title", "issuer", "summary", "doc_number"
+            "pk",
+            "published_on",
+            "kind",
+            "level",
+            "title",
+            "issuer",
+            "summary",
+            "doc_number",
+            Left("full_text", FULL_TEXT_READ),
         )
     }
     if entries:
@@ -420,8 +439,8 @@ def _index_rows(entries, ancestors):
         themes.setdefault(entry_id, set()).add(theme_id)
 
     rows, region_rows, theme_rows, pair_rows = [], [], [], []
-    for pk, (published_on, kind, level, title, issuer, summary, doc_number) in entries.items():
-        text = search_text(title=title, issuer=issuer, summary=summary, doc_number=doc_number)
+    for pk, (published_on, kind, level, title, issuer, summary, doc_number, full_text) in entries.items():
+        text = search_text(title=title, issuer=issuer, summary=summary, doc_number=doc_number, full_text=full_text)
         entry_regions = sorted(regions.get(pk, ()))
         entry_themes = sorted(themes.get(pk, ()))
         provinces = [code for code in entry_regions if _is_province(code)]

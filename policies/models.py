@@ -227,6 +227,15 @@ class Entry(GuardedFieldsMixin, models.Model):
     body = models.TextField(
         _("body"), blank=True, help_text=_("An analysis's long text; lines starting with ## are sub-headings.")
     )
+    # The original document's main text as read from its site (the inbox's 收录). Not shown; its opening
+    # (``policies.indexing.FULL_TEXT_SEARCHED`` characters) is searched in the library with the other fields.
+    full_text = models.TextField(
+        _("full text of the original"),
+        blank=True,
+        default="",
+        db_default="",  # bulk loaders that COPY the other columns (seed_demo) leave it empty, not NULL
+        help_text=_("The document's text as read from its site; its opening is searched in the library."),
+    )
     interprets = models.ForeignKey(
         "self",
         verbose_name=_("interprets"),

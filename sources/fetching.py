@@ -4,10 +4,13 @@ Every request names the institute in its User-Agent, asks robots.txt first (RFC 
 everything, an unreachable one forbids everything until it can be read), waits its turn on the host (one
 request at a time per host, across every worker process, with ``SOURCES_HOST_DELAY`` seconds between two),
 gives up after the connect and read timeouts, reads at most ``SOURCES_MAX_BYTES``, and follows redirects
-itself so that each hop passes the same checks. A host's turn is a lease on its ``Host`` row: a process that
+itself so that each hop passes the same checks. A host name is resolved once per run and checked
+(``checked_address``); every connection to it goes to that address, so a DNS answer that changes between the
+check and the connection (DNS rebinding) is never used. A host's turn is a lease on its ``Host`` row: a process that
 dies mid-request holds it only for ``SOURCES_HOST_LEASE`` seconds.
 """
 
+import codecs
 import contextlib
 import datetime
 import ipaddress
@@ -21,6 +24,9 @@ from urllib.parse import urljoin, urlsplit
 
 import charset_normalizer
 import requests
+import requests.adapters
+import urllib3
+import urllib3.connection
 from django.db import transaction
 from django.utils import timezone
 
@@ -63,34 +69,51 @@ def host_of(url):
 
 # --- encodings -------------------------------------------------------------------------------------------
 
-# What Chinese government sites declare, mapped to the codec that reads them all: GB18030 is a superset of
-# GBK, which is a superset of GB2312, and pages labelled gb2312 often hold GBK characters.
-_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030", "cp936": "gb18030"}
+# What Chinese government sites declare, read with the codec that reads them all: GB18030 is a superset of
+# GBK, which is a superset of GB2312 (euc-cn, cp936 …), and pages labelled gb2312 often hold GBK characters.
+_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030"}
+_ALIASES = {"x-gbk": "gbk", "x-gb2312": "gb2312", "gb_2312": "gb2312", "csgb2312": "gb2312"}
+# Labels a misconfigured server sends by default (Apache's ISO-8859-1): a page's own <meta> is trusted over them.
+_SERVER_DEFAULTS = {"iso8859-1", "cp1252", "ascii"}
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_META_WINDOW = 16 * 1024  # long <head>s (scripts, styles) put the <meta> past the first kilobytes
 
 
 def _codec(name):
+    """The Python codec for a charset label (``None`` when unknown), GB2312 and GBK read as GB18030."""
     name = (name or "").strip().strip("\"'").lower()
-    name = _SUPERSETS.get(name, name)
     try:
-        "".encode(name)
+        name = codecs.lookup(_ALIASES.get(name, name)).name
     except LookupError:
         return None
-    return name
+    return _SUPERSETS.get(name, name)
+
+
+def _declared_codecs(content, content_type):
+    """The codecs a page declares, strongest first: a byte-order mark, the Content-Type header, its <meta>."""
+    if content.startswith(codecs.BOM_UTF8):
+        return ["utf-8-sig"]
+    header = re.search(r"charset\s*=\s*([^\s;]+)", content_type or "", re.IGNORECASE)
+    meta = _META_CHARSET.search(content[:_META_WINDOW])
+    found = [_codec(header and header[1]), _codec(meta and meta[1].decode("ascii"))]
+    if found[0] in _SERVER_DEFAULTS and found[1]:
+        found.reverse()
+    return list(dict.fromkeys(codec for codec in found if codec))
 
 
 def decode_html(content, content_type=""):
-    """The page as text: the charset the server declares, else the one the page's <meta> declares, else UTF-8
-    if it decodes, else what charset-normalizer detects (GB18030 as a last resort)."""
-    declared = re.search(r"charset\s*=\s*([^\s;]+)", content_type or "", re.IGNORECASE)
-    for name in (declared and declared[1], (_META_CHARSET.search(content[:4096]) or [None, b""])[1].decode("ascii")):
-        codec = _codec(name)
-        if codec:
-            return content.decode(codec, errors="replace")
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    """The page as text: the first declared charset it decodes in (a byte-order mark, the server's header, the
+    page's <meta>), else UTF-8 if it decodes, else the declared charset with the odd bad byte replaced; with
+    nothing declared, what charset-normalizer detects (GB18030 as a last resort). A server that says UTF-8 for
+    a GBK page whose <meta> says GBK is read as GBK."""
+    declared = _declared_codecs(content, content_type)
+    for codec in [*declared, "utf-8"]:
+        try:
+            return content.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    if declared:
+        return content.decode(declared[0], errors="replace")
     best = charset_normalizer.from_bytes(content).best()
     codec = _codec(best.encoding) if best else None
     return content.decode(codec or "gb18030", errors="replace")
@@ -99,23 +122,72 @@ def decode_html(content, content_type=""):
 # --- where a request may go ------------------------------------------------------------------------------
 
 
-def refuse_private_address(url):
-    """Raise ``FetchError`` when ``url``'s host resolves to a private, link-local or reserved address (unless
-    ``SOURCES_ALLOW_PRIVATE_HOSTS``), or to loopback when ``SOURCES_ALLOW_LOOPBACK`` is off: staff curate
-    sources, and a source must not read the institute's own network or a cloud metadata service."""
-    if conf.get("SOURCES_ALLOW_PRIVATE_HOSTS"):
-        return
-    parts = urlsplit(url)
+def checked_address(hostname, port):
+    """The address to connect to for ``hostname``: resolved once, and refused (``FetchError``, ``private
+    address``) when any address it resolves to is private, link-local or reserved (unless
+    ``SOURCES_ALLOW_PRIVATE_HOSTS``), or loopback (unless ``SOURCES_ALLOW_LOOPBACK``): staff curate sources, and
+    a source must not read the institute's own network or a cloud metadata service. The caller connects to the
+    address returned, never to the name again, so a DNS answer that changes after the check is not used."""
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        infos = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
-        raise FetchError("network", f"{parts.hostname}: cannot be resolved") from error
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if address.is_loopback and conf.get("SOURCES_ALLOW_LOOPBACK"):
-            continue
-        if not address.is_global:
-            raise FetchError("private address", f"{parts.hostname} ({address})")
+        raise FetchError("network", f"{hostname}: cannot be resolved") from error
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    if not addresses:
+        raise FetchError("network", f"{hostname}: cannot be resolved")
+    if not conf.get("SOURCES_ALLOW_PRIVATE_HOSTS"):
+        for address in map(_embedded, addresses):
+            if address.is_loopback and conf.get("SOURCES_ALLOW_LOOPBACK"):
+                continue
+            if not address.is_global:
+                raise FetchError("private address", f"{hostname} ({address})")
+    return str(addresses[0])
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded(address):
+    """The IPv4 address inside an IPv4-mapped (::ffff:10.0.0.1) or NAT64 (64:ff9b::a00:1) IPv6 address, which
+    reach that IPv4 address: judged as it is."""
+    if address.version == 6:
+        if address.ipv4_mapped:
+            return address.ipv4_mapped
+        if address in _NAT64:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
+
+
+def _pinned_adapter(address_of):
+    """A requests adapter whose connections go to ``address_of(host, port)`` instead of resolving the name
+    themselves; the request still names the host (the Host header, TLS SNI and the certificate's check)."""
+
+    def pinned(connection_class):
+        class Pinned(connection_class):
+            def _new_conn(self):
+                # urllib3 connects to ``_dns_host``, which is also what its ``host`` reads (the Host header of
+                # later requests, TLS SNI and the certificate check): set for the connect only, then restored.
+                name = self._dns_host
+                self._dns_host = address_of(self.host, self.port)
+                try:
+                    return super()._new_conn()
+                finally:
+                    self._dns_host = name
+
+        return Pinned
+
+    class HTTPPool(urllib3.HTTPConnectionPool):
+        ConnectionCls = pinned(urllib3.connection.HTTPConnection)
+
+    class HTTPSPool(urllib3.HTTPSConnectionPool):
+        ConnectionCls = pinned(urllib3.connection.HTTPSConnection)
+
+    class Adapter(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": HTTPPool, "https": HTTPSPool}
+
+    return Adapter()
 
 
 # --- the host's turn -------------------------------------------------------------------------------------
@@ -159,6 +231,9 @@ class Fetcher:
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy from the environment: government sites are read directly
         self.session.headers.update({"User-Agent": conf.user_agent(), "Accept-Language": "zh-CN,zh;q=0.9"})
+        self.session.mount("http://", _pinned_adapter(self._connect_address))
+        self.session.mount("https://", _pinned_adapter(self._connect_address))
+        self.addresses = {}  # (host, port) → the checked address every connection of this run goes to
         self.robots = {}
         self.requests_per_host = Counter()
 
@@ -170,6 +245,17 @@ class Fetcher:
 
     def __exit__(self, *exc):
         self.close()
+
+    def address(self, url):
+        """The checked address of ``url``'s host (``checked_address``), resolved once per run."""
+        parts = urlsplit(url)
+        return self._connect_address(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+
+    def _connect_address(self, hostname, port):
+        key = (hostname, port)
+        if key not in self.addresses:
+            self.addresses[key] = checked_address(hostname, port)
+        return self.addresses[key]
 
     @contextlib.contextmanager
     def turn(self, host):
@@ -189,7 +275,7 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         for _hop in range(MAX_REDIRECTS + 1):
-            refuse_private_address(url)
+            self.address(url)  # refused before robots.txt or the host's turn; connections go to this address
             if not self.allowed(url):
                 raise FetchError("robots.txt", url)
             page = self._request(url, headers)

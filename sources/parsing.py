@@ -3,7 +3,7 @@ main text out of a detail page (trafilatura, with the page's own text as a fallb
 
 import datetime
 from dataclasses import dataclass
-from urllib.parse import urljoin
+from urllib.parse import urldefrag, urljoin
 
 import feedparser
 import trafilatura
@@ -80,8 +80,8 @@ def parse_list(html, base_url, *, item, title="", link="", date="", next_page=""
         if anchor is None or not anchor.get("href"):
             continue
         url = urljoin(base_url, anchor["href"].strip())
-        if not is_safe_url(url):
-            continue
+        if not is_safe_url(url) or urldefrag(url)[0] == urldefrag(base_url)[0]:
+            continue  # javascript:, or a link to the list itself (href="#", an onclick handler's anchor)
         title_node = _select(node, title) if title else None
         text = (
             title_node.get("title") or title_node.get_text(" ")

@@ -24,6 +24,7 @@ from sources.models import Candidate, CandidateStatus, Decision, Sighting, Sourc
 from sources.parsing import SelectorError, parse_detail, parse_feed, parse_list
 from sources.text import (
     DOC_NUMBER,
+    ascii_digits,
     canonical_url,
     doc_number_key,
     find_issuer,
@@ -113,7 +114,7 @@ def own_doc_number(title, text):
         return found
     lines = [line.strip() for line in (text or "").splitlines()[:40] if line.strip()]
     for line in lines:
-        if len(line) <= 40 and DOC_NUMBER.search(line) and not line.endswith(("。", "；")):
+        if len(line) <= 40 and DOC_NUMBER.search(ascii_digits(line)) and not line.endswith(("。", "；")):
             return parse_doc_number(line)
     return parse_doc_number("\n".join(lines[:15]))
 
@@ -419,7 +420,7 @@ def _check_triage(by):
 
 def candidate_take(*, candidate, by):
     """收录: a draft policy entry pre-filled from the candidate (kind, title, issuer, verb, 文号, dates, level,
-    regions, themes, source link, summary), recorded with who and when. Returns the entry."""
+    regions, themes, source link, summary, the original's full text), recorded with who and when. Returns the entry."""
     _check_triage(by)
     proxy = proxy_for_kind(Kind.POLICY)
     if not by.has_perm(f"{proxy._meta.app_label}.add_{proxy._meta.model_name}"):
@@ -439,6 +440,7 @@ def candidate_take(*, candidate, by):
             published_on=candidate.published_on or candidate.issued_on or timezone.localdate(),
             source_url=candidate.url if is_safe_url(candidate.url) else "",
             summary=candidate.summary,
+            full_text=candidate.text,  # searched in the library once the entry is ready (its opening)
         )
         entry._history_user = by
         entry._change_reason = "taken from the inbox"

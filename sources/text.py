@@ -6,16 +6,25 @@ Pure functions without the database, so each rule is tested on strings alone.
 import datetime
 import re
 import unicodedata
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from policies.models import Level
 
 # --- 文号 -----------------------------------------------------------------------------------------------
 
-# 浙政发〔2022〕20号, 国办发[2022]14号, 苏政办发（2021）3号, 国发〔2022〕第5号: an issuer's abbreviation, the year in
-# brackets of any of the forms sites use, a serial number and 号.
-_BRACKETS_OPEN = "〔［[（(【"
-_BRACKETS_CLOSE = "〕］]）)】"
+# 浙政发〔2022〕20号, 国办发[2022]14号, 苏政办发（2021）3号, 闽政〔2022〕第5号, 浙政发﹝2022﹞20号: an issuer's
+# abbreviation, the year in brackets of any of the forms sites use, a serial number and 号. Full-width digits
+# (〔２０２２〕２０号) are read as ASCII first (``ascii_digits``).
+_BRACKETS_OPEN = "〔［[（(【﹝〖"
+_BRACKETS_CLOSE = "〕］]）)】﹞〗"
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def ascii_digits(text):
+    """``text`` with full-width digits as ASCII ones (the same length: positions in it stay valid)."""
+    return (text or "").translate(_FULL_WIDTH_DIGITS)
+
+
 DOC_NUMBER = re.compile(
     rf"(?P<prefix>[\u4e00-\u9fff]{{1,12}})\s*[{re.escape(_BRACKETS_OPEN)}]\s*(?P<year>(?:19|20)\d\d)\s*"
     rf"[{re.escape(_BRACKETS_CLOSE)}]\s*第?\s*(?P<serial>\d{{1,5}})\s*号"
@@ -26,7 +35,7 @@ _PREFIX_NOISE = re.compile(r"^.*(?:文号|字号|编号|根据|按照|依据|印
 
 def parse_doc_number(text):
     """The first 文号 in ``text`` in its standard form (浙政发〔2022〕20号), or ``""``."""
-    match = DOC_NUMBER.search(text or "")
+    match = DOC_NUMBER.search(ascii_digits(text))
     if not match:
         return ""
     prefix = _PREFIX_NOISE.sub("", match["prefix"]) or match["prefix"]
@@ -44,17 +53,48 @@ def doc_number_key(doc_number):
 # --- dates -----------------------------------------------------------------------------------------------
 
 _DATE = re.compile(r"((?:19|20)\d\d)\s*(?:[-/.年])\s*(\d{1,2})\s*(?:[-/.月])\s*(\d{1,2})\s*日?")
+# 二〇二二年八月五日, as the date under a notice's signature is often written (〇, ○ or 零 for zero).
+_CN_DIGITS = {**dict.fromkeys("〇○零Ｏ", 0), **{c: n for n, c in enumerate("一二三四五六七八九", 1)}}
+_CN_DATE = re.compile(
+    r"([〇○零Ｏ一二三四五六七八九]{4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月\s*([一二三四五六七八九十]{1,3})\s*日"
+)
 _ISSUED_LABEL = re.compile(r"(?:成文日期|印发日期|发文日期)\s*[:：]?\s*")
 
 
+def _cn_number(text):
+    """一 → 1, 十 → 10, 十二 → 12, 二十 → 20, 三十一 → 31."""
+    if "十" not in text:
+        return _CN_DIGITS[text] if len(text) == 1 else None
+    tens, _, units = text.partition("十")
+    if len(tens) > 1 or len(units) > 1:
+        return None
+    return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[units] if units else 0)
+
+
+def _dates(text):
+    """Every date in ``text`` (Arabic or Chinese numerals), with where it starts, in the order found."""
+    text = ascii_digits(text)
+    for match in _DATE.finditer(text):
+        yield match.start(), int(match[1]), int(match[2]), int(match[3])
+    for match in _CN_DATE.finditer(text):
+        year = int("".join(str(_CN_DIGITS[c]) for c in match[1]))
+        yield match.start(), year, _cn_number(match[2]), _cn_number(match[3])
+
+
 def parse_date(text):
-    """The first date in ``text`` (2022-05-10, 2022/5/10, 2022.05.10, 2022年5月10日), or ``None``."""
-    for match in _DATE.finditer(text or ""):
+    """The first date in ``text`` (2022-05-10, 2022/5/10, 2022.05.10, 2022年5月10日, full-width digits,
+    二〇二二年五月十日), or ``None``."""
+    for _start, year, month, day in sorted(_dates(text or "")):
         try:
-            return datetime.date(int(match[1]), int(match[2]), int(match[3]))
-        except ValueError:
+            return datetime.date(year, month, day)
+        except (TypeError, ValueError):
             continue
     return None
+
+
+def _is_date_line(line):
+    line = ascii_digits(line)
+    return bool(_DATE.fullmatch(line) or _CN_DATE.fullmatch(line))
 
 
 def parse_issued_on(text):
@@ -68,7 +108,7 @@ def parse_issued_on(text):
             return found
     for line in reversed(text.splitlines()):
         line = line.strip()
-        if line and _DATE.fullmatch(line):
+        if line and _is_date_line(line):
             return parse_date(line)
     return None
 
@@ -183,7 +223,7 @@ def summary_draft(text, *, title="", limit=160, sentences=3):
             continue
         if re.sub(r"\W", "", line) in (title_key, ""):
             continue
-        if DOC_NUMBER.fullmatch(line) or _DATE.fullmatch(line) or _METADATA.search(line):
+        if DOC_NUMBER.fullmatch(ascii_digits(line)) or _is_date_line(line) or _METADATA.search(line):
             continue
         if len(line) < 30 and not re.search(r"[，。；！？,;!?]", line):
             continue  # a heading, a signature, a byline
@@ -201,20 +241,21 @@ def summary_draft(text, *, title="", limit=160, sentences=3):
 
 # --- URLs ------------------------------------------------------------------------------------------------
 
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _TRACKING = re.compile(r"^(?:utm_\w+|spm|from|source|share|timestamp|_t|t)$", re.IGNORECASE)
 
 
 def url_key(url):
     """The form two links to the same page are compared in: no scheme, no www., no default port, no fragment,
-    no tracking parameters, sorted query, no trailing slash or index page. ``http://www.gov.cn/a/index.html``
-    and ``https://gov.cn/a/`` are one page."""
+    no tracking parameters, sorted query, no trailing slash or index page, one percent-encoding of the path.
+    ``http://www.gov.cn/a/index.html`` and ``https://gov.cn/a/`` are one page."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower().removeprefix("www.")
     port = parts.port
     if port and port not in (80, 443):
         host = f"{host}:{port}"
-    path = re.sub(r"/{2,}", "/", parts.path or "/")
-    path = re.sub(r"/(?:index|default)\.s?html?$", "/", path, flags=re.IGNORECASE)
+    path = quote(unquote(re.sub(r"/{2,}", "/", parts.path or "/")), safe=_PATH_SAFE)  # %E6%94%BF and 政 alike
+    path = re.sub(r"/(?:index|default)\.(?:s?html?|jhtml|php|jsp|aspx?)$", "/", path, flags=re.IGNORECASE)
     if len(path) > 1:
         path = path.rstrip("/")
     query = urlencode(

@@ -82,3 +82,19 @@ def test_the_deploy_check_is_clean_with_production_settings():
     result = run("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_inbox_s_settings_come_from_the_environment_with_their_defaults():
+    names = ["SOURCES_HOST_DELAY", "SOURCES_MAX_ITEMS", "SOURCES_ALLOW_LOOPBACK", "SOURCES_ALLOW_PRIVATE_HOSTS"]
+    code = f"from django.conf import settings; print([getattr(settings, name) for name in {names}])"
+
+    def values(**env):
+        result = run("shell", "-c", code, **env)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip().splitlines()[-1]
+
+    assert values() == "[2.0, 100, False, False]"
+    env = {"SOURCES_HOST_DELAY": "0.5", "SOURCES_MAX_ITEMS": "20", "SOURCES_ALLOW_LOOPBACK": "true"}
+    assert values(**env) == "[0.5, 20, True, False]"
+    result = run("check", SOURCES_HOST_DELAY="-1")
+    assert result.returncode != 0 and "SOURCES_HOST_DELAY must be 0 or more" in result.stderr

@@ -42,9 +42,9 @@ class Hit:
 
 
 class GovSite:
-    """One web site on loopback."""
+    """One web site on loopback (over HTTPS with ``tls``, a server-side ``ssl.SSLContext``)."""
 
-    def __init__(self):
+    def __init__(self, *, tls=None):
         self.routes = {}
         self.hits = []
         self.lock = threading.Lock()
@@ -93,12 +93,15 @@ class GovSite:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.scheme = "https" if tls else "http"
+        if tls:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def root(self):
-        return f"http://127.0.0.1:{self.server.server_port}"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_port}"
 
     def url(self, path):
         return self.root + path
@@ -195,8 +198,8 @@ def sites():
     """A factory of sites, each closed after the test."""
     made = []
 
-    def make():
-        site = GovSite()
+    def make(**kwargs):
+        site = GovSite(**kwargs)
         made.append(site)
         return site
 
@@ -212,7 +215,9 @@ def site(sites):
 
 @pytest.fixture(autouse=True)
 def _polite_but_quick(settings):
-    """The politeness rules as in production, with a short pause and timeouts so the tests stay fast."""
+    """The politeness rules as in production, with a short pause and timeouts so the tests stay fast, and
+    loopback allowed (off by default), where the tests' sites run."""
+    settings.SOURCES_ALLOW_LOOPBACK = True
     settings.SOURCES_HOST_DELAY = 0.05
     settings.SOURCES_READ_TIMEOUT = 2.0
     settings.SOURCES_CONNECT_TIMEOUT = 2.0

@@ -2,17 +2,24 @@
 
 import datetime
 import itertools
+import socket
+import ssl
+from collections import Counter
+from pathlib import Path
 
 import pytest
+import requests
 from django.utils import timezone
 
 from policies.models import Level
-from sources.fetching import Fetcher
+from sources.fetching import Fetcher, FetchError, checked_address
 from sources.models import Candidate, CandidateStatus, Host, Sighting, Source, SourceKind
 from sources.services import sources_poll
 from tests.factories import EntryFactory
+from tests.sources.conftest import Route
 
 pytestmark = pytest.mark.django_db
+TLS = Path(__file__).with_name("tls")
 
 E_LICENCE = "国务院办公厅关于加快推进电子证照扩大应用领域和全国互通互认的意见"
 E_LICENCE_TEXT = [
@@ -407,8 +414,137 @@ def test_items_over_the_limit_are_read_at_the_next_poll(national, settings):
     assert Candidate.objects.count() == 2 and source.etag == '"feed-v1"'
 
 
-def test_loopback_is_allowed_by_default_but_not_private_networks(settings, site):
+def test_loopback_is_allowed_by_the_switch_but_not_private_networks(settings, site):
     site.rss("/rss.xml", [])
     here = feed_source(site)
     there = Source.objects.create(name="内网", url="http://192.168.1.1/rss.xml", kind=SourceKind.FEED)
     assert [r.status for r in sources_poll(source_ids=[here.pk, there.pk])] == ["200 · 0", "private address"]
+    settings.SOURCES_ALLOW_LOOPBACK = False
+    assert [r.status for r in sources_poll(source_ids=[here.pk])] == ["private address"]
+
+
+def test_loopback_is_refused_by_default():
+    import dgd.settings
+
+    assert dgd.settings.SOURCES_ALLOW_LOOPBACK is False and dgd.settings.SOURCES_ALLOW_PRIVATE_HOSTS is False
+
+
+class Resolver:
+    """A name that resolves to different addresses on successive lookups (DNS rebinding), as no DNS server
+    runs here: the first answer is the checked one, the later ones point inside the network."""
+
+    def __init__(self, monkeypatch, answers):
+        self.answers, self.lookups, real = dict(answers), Counter(), socket.getaddrinfo
+
+        def getaddrinfo(host, port, *args, **kwargs):
+            if host not in self.answers:
+                return real(host, port, *args, **kwargs)
+            self.lookups[host] += 1
+            sequence = self.answers[host]
+            address = sequence[min(self.lookups[host], len(sequence)) - 1]
+            return real(address, port, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_a_name_rebound_to_a_private_address_is_still_read_from_the_checked_one(site, monkeypatch):
+    """The name is resolved once: the robots.txt, the feed, the redirect and the detail page all go to the
+    checked address (the site on loopback), never to the private address the later answers give."""
+    port = site.server.server_port
+    resolver = Resolver(
+        monkeypatch, {"gov.test": ["127.0.0.1", "169.254.169.254"], "www.gov.test": ["127.0.0.1", "10.0.0.1"]}
+    )
+    site.rss("/rss.xml", [(E_LICENCE, f"http://gov.test:{port}/old", "2022-01-20")])
+    site.routes["/old"] = Route(status=301, headers={"Location": f"http://www.gov.test:{port}/new.htm"})
+    site.detail("/new.htm", title=E_LICENCE, paragraphs=E_LICENCE_TEXT, doc_number="国办发〔2022〕3号")
+    source = Source.objects.create(name="中国政府网", url=f"http://gov.test:{port}/rss.xml", kind=SourceKind.FEED)
+    (result,) = sources_poll(source_ids=[source.pk])
+    assert result.status == "200 · 1"
+    assert Candidate.objects.get().doc_number == "国办发〔2022〕3号"  # the detail page was read, after the redirect
+    assert resolver.lookups == {"gov.test": 1, "www.gov.test": 1}
+    assert [hit.headers["host"] for hit in site.hits] == [
+        f"gov.test:{port}",  # robots.txt
+        f"gov.test:{port}",  # the feed
+        f"gov.test:{port}",  # the redirect (the same connection: the name is kept for its later requests)
+        f"www.gov.test:{port}",  # robots.txt of the other name
+        f"www.gov.test:{port}",  # the page
+    ]
+
+
+def test_https_to_the_checked_address_still_names_the_host_for_sni_and_the_certificate(sites, monkeypatch):
+    """The connection goes to the pinned address, but TLS asks for and checks the name: the test certificate
+    (tests/sources/tls, for gov.test only) is accepted through the name and refused through the address."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(TLS / "gov.test.pem", TLS / "gov.test.key")
+    names = []
+    context.sni_callback = lambda _socket, name, _context: names.append(name)
+    site = sites(tls=context)
+    site.page("/p.html", "<html><body>政策文件</body></html>")
+    port = site.server.server_port
+    resolver = Resolver(monkeypatch, {"gov.test": ["127.0.0.1", "10.0.0.1"]})
+    with Fetcher() as fetcher:
+        fetcher.session.verify = str(TLS / "gov.test.pem")
+        assert "政策文件" in fetcher.get(f"https://gov.test:{port}/p.html").text
+        assert names and set(names) == {"gov.test"}  # the SNI of every connection made
+        with pytest.raises(requests.exceptions.SSLError):
+            fetcher.session.get(f"https://127.0.0.1:{port}/p.html", timeout=2)
+    assert resolver.lookups["gov.test"] == 1
+    assert [hit.headers["host"] for hit in site.hits] == [f"gov.test:{port}", f"gov.test:{port}"]  # robots, page
+
+
+def test_a_name_that_answers_a_private_address_first_is_refused(site, monkeypatch):
+    port = site.server.server_port
+    resolver = Resolver(monkeypatch, {"gov.test": ["10.1.2.3", "127.0.0.1"]})
+    source = Source.objects.create(name="内网", url=f"http://gov.test:{port}/rss.xml", kind=SourceKind.FEED)
+    (result,) = sources_poll(source_ids=[source.pk])
+    assert result.status == "private address"
+    assert resolver.lookups["gov.test"] == 1 and site.hits == []
+
+
+@pytest.mark.parametrize("address", ["::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe", "0.0.0.0", "100.64.0.1"])
+def test_private_addresses_inside_ipv6_or_special_ranges_are_refused(address):
+    with pytest.raises(FetchError, match="private address"):
+        checked_address(address, 80)
+
+
+def test_a_redirect_to_a_private_address_is_refused(site):
+    site.rss("/rss.xml", [(E_LICENCE, site.url("/jump"), "2022-01-20")])
+    site.routes["/jump"] = Route(status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+    with Fetcher() as fetcher, pytest.raises(FetchError, match="private address"):
+        fetcher.get(site.url("/jump"))
+    assert len(site.hits_for("/jump")) == 1
+
+
+def test_another_layout_a_wrong_server_charset_and_one_page_under_several_links(site):
+    """A table list page whose server says ISO-8859-1 while its <meta> says gb2312, linking one detail page
+    three ways (tracking parameters, index.html, a trailing slash): one candidate, read once, its 文号 in ﹝﹞
+    with full-width digits and its signature date in Chinese numerals."""
+    rows = "".join(
+        f"<tr><td><a href='{href}'>关于推进政务服务“一件事”集成改革的通知</a></td><td>2022年8月5日</td></tr>"
+        for href in ("/art/7/index.html", "/art/7/?utm_source=wechat", "/art/7/")
+    )
+    site.page(
+        "/col/list.html",
+        f"<html><head><meta http-equiv='Content-Type' content='text/html; charset=gb2312'></head><body>"
+        f"<table class='news'>{rows}</table></body></html>",
+        encoding="gbk",
+        declare="none",
+    )
+    site.routes["/col/list.html"].content_type = "text/html; charset=ISO-8859-1"
+    site.detail(
+        "/art/7/index.html",
+        title="福建省人民政府办公厅关于推进政务服务“一件事”集成改革的通知",
+        paragraphs=[*ZJ_TEXT[1:3], "福建省人民政府办公厅", "二〇二二年八月三日"],
+        doc_number="闽政办﹝２０２２﹞３６号",
+        encoding="gbk",
+        declare="meta",
+    )
+    source = list_source(site, "/col/list.html", item_selector="table.news tr", date_selector="", next_selector="")
+    (result,) = sources_poll(source_ids=[source.pk])
+    assert result.status == "200 · 1"
+    candidate = Candidate.objects.get()
+    assert candidate.title == "关于推进政务服务“一件事”集成改革的通知"  # the list's title, decoded right
+    assert candidate.doc_number == "闽政办〔2022〕36号"
+    assert candidate.published_on == datetime.date(2022, 8, 5) and candidate.issued_on == datetime.date(2022, 8, 3)
+    assert candidate.sightings.count() == 1
+    assert [hit.path for hit in site.hits if hit.path.startswith("/art/")] == ["/art/7/index.html"]  # read once

@@ -6,9 +6,11 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
+from policies.indexing import FULL_TEXT_SEARCHED, search_text
 from policies.models import Entry, Kind, Level, Region, Status, Theme
+from policies.services import entry_mark_ready
 from sources.models import Candidate, CandidateStatus, Decision, Sighting, Source
-from sources.services import candidate_take, candidates_ignore, candidates_restore
+from sources.services import candidate_take, candidates_ignore, candidates_restore, sources_poll
 from tests.factories import EntryFactory, UserFactory
 from tests.sources.conftest import grant_inbox
 
@@ -187,3 +189,36 @@ def test_staff_who_may_only_look_are_refused_by_the_service(client):
     assert response.status_code == 403
     candidate.refresh_from_db()
     assert candidate.status == CandidateStatus.NEW and Entry.objects.count() == 0
+
+
+def test_a_phrase_only_in_the_originals_body_finds_the_taken_entry_in_the_library(
+    site, inbox_researcher, client, django_capture_on_commit_callbacks
+):
+    """收录 keeps the detail page's main text on the entry; once ready, the library's search reads it."""
+    paragraphs = [
+        "各市、县（市、区）人民政府，省政府直属各单位：",
+        "为深入贯彻落实党中央、国务院关于加强数字政府建设的决策部署，加快推进数字化改革，现提出如下实施意见。",
+        "一、总体要求。坚持整体智治，推动政府履职全面数字化，打造一网通办升级版。",
+        "二、主要任务。推进数据资源共享，深化营商环境改革。",
+        "三、保障措施。建立“浙里办”适老化改造专班，按季度通报进展。",  # only here: not in the title or summary
+    ]
+    site.rss("/rss.xml", [("浙江省人民政府关于深化数字政府建设的实施意见", site.url("/art/1.html"), "2022-05-12")])
+    site.detail("/art/1.html", title="浙江省人民政府关于深化数字政府建设的实施意见", paragraphs=paragraphs)
+    source = Source.objects.create(name="浙江省人民政府", url=site.url("/rss.xml"), kind="feed")
+    sources_poll(source_ids=[source.pk])
+    entry = candidate_take(candidate=Candidate.objects.get(), by=inbox_researcher)
+    assert "适老化改造专班" in entry.full_text and "适老化改造专班" not in entry.summary + entry.title
+    client.force_login(UserFactory(role="sales"))
+    assert "深化数字政府建设" not in client.get("/library/", {"q": "适老化改造专班"}).content.decode()  # a draft
+    with django_capture_on_commit_callbacks(execute=True):
+        entry_mark_ready(entries=Entry.objects.filter(pk=entry.pk), by=UserFactory(role="chief_editor"))
+    for query in ("适老化改造专班", "浙里办 按季度通报"):
+        results = client.get("/library/", {"q": query}).context["results"].entries
+        assert [found.pk for found in results] == [entry.pk], query
+    assert not client.get("/library/", {"q": "适老化改造专班撤销"}).context["results"].entries
+
+
+def test_only_the_opening_of_a_full_text_is_searched():
+    tail = "末尾才出现的词组"
+    text = search_text(title="标题", issuer="", summary="", doc_number="", full_text="正文" * 2000 + tail)
+    assert text.startswith("标题正文") and tail not in text and len(text) == 2 + FULL_TEXT_SEARCHED
