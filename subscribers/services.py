@@ -32,6 +32,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from issues.models import Issue, IssueEvent, IssueStatus
 from issues.selectors import issue_data
+from mailings.transport import backoff, classify_error, is_disconnect, smtp_timeout
 from policies.imports import ImportRefused, csv_error_message, csv_text
 from policies.models import Region, RegionKind, Theme
 from subscribers.digests import DigestRenderer, absolute, personal_links, personalise, personalise_wire
@@ -486,23 +487,6 @@ def _claim(*, issue_id, limit, now):
     return claim, ids
 
 
-def classify_error(error):
-    """``(transient, description)``: 4xx replies and dropped connections are worth retrying, 5xx are not."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        code, reply = next(iter(error.recipients.values()), (550, b""))
-        return 400 <= code < 500, f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
-    if isinstance(error, smtplib.SMTPResponseException):
-        reply = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
-        return 400 <= error.smtp_code < 500, f"{error.smtp_code} {reply}"
-    if isinstance(error, OSError):  # SMTPServerDisconnected, refused or reset connections, timeouts
-        return True, f"{type(error).__name__}: {error}"
-    return False, f"{type(error).__name__}: {error}"
-
-
-def backoff(attempts):
-    return settings.SUBSCRIBERS_RETRY_BACKOFF * 2 ** max(attempts - 1, 0)
-
-
 @dataclass
 class ChunkResult:
     claimed: int = 0
@@ -701,14 +685,8 @@ class _Sender:
         self.renewed_at, self.reconnected = time.monotonic(), False
 
 
-def _smtp_timeout():
-    """A send may block at most half a lease: the lease is renewed every third of it, between messages."""
-    limit = max(settings.SUBSCRIBERS_LEASE / 2, 1)
-    return min(settings.EMAIL_TIMEOUT, limit) if settings.EMAIL_TIMEOUT else limit
-
-
 def _send(*, issue_id, claim, outgoing, result):
-    connection_ = get_connection(fail_silently=False, timeout=_smtp_timeout())
+    connection_ = get_connection(fail_silently=False, timeout=smtp_timeout())
     # With Django's SMTP backend, send the pre-built, dot-stuffed bytes over its smtplib connection (what its
     # own send_messages does after building the MIME message); any other backend gets EmailMessage objects.
     raw_smtp = type(connection_) is SmtpBackend
@@ -743,7 +721,7 @@ def _send(*, issue_id, claim, outgoing, result):
             except Exception as error:  # classified below: transient ones are retried, the others recorded
                 is_transient, description = classify_error(error)
                 (transient if is_transient else permanent).append((delivery, description))
-                if isinstance(error, (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError)) or not opened:
+                if is_disconnect(error) or not opened:
                     connection_.close()
                     opened = False
                 continue

@@ -2,23 +2,9 @@
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
+from mailings.tasks import DELIVERY_TASK
 from subscribers import services
-
-# The delivery tasks are idempotent (a claim takes only pending rows; creating deliveries twice creates nothing
-# the second time), so they are acknowledged late and given back to the queue when their worker process dies;
-# a lost database connection retries them with backoff. The periodic check stands behind all of them.
-DELIVERY_TASK = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "ignore_result": True,
-    "autoretry_for": (OperationalError, InterfaceError),
-    "retry_backoff": 2,
-    "retry_backoff_max": 30,
-    "retry_jitter": True,
-    "max_retries": 10,
-}
 
 
 @shared_task(**DELIVERY_TASK)
