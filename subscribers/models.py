@@ -38,6 +38,10 @@ class SubscriberQuerySet(models.QuerySet):
             models.Q(paused_until__isnull=True) | models.Q(paused_until__lte=timezone.now())
         )
 
+    def weekly_readers(self):
+        """Confirmed subscribers (not paused) who chose the weekly 快讯 besides the digest."""
+        return self.confirmed().filter(weekly=True)
+
 
 class Subscriber(models.Model):
     email = models.EmailField(_("email"), max_length=254, unique=True)
@@ -52,6 +56,11 @@ class Subscriber(models.Model):
     )
     themes = models.ManyToManyField(Theme, verbose_name=_("themes"), blank=True, related_name="subscribers")
     scope = models.CharField(_("receive"), max_length=10, choices=Scope.choices, default=Scope.WHOLE)
+    weekly = models.BooleanField(
+        _("weekly news flash"),
+        default=False,
+        help_text=_("Also mail, every Monday, the new library entries matching the provinces and themes."),
+    )
     status = models.CharField(
         _("status"), max_length=12, choices=SubscriberStatus.choices, default=SubscriberStatus.PENDING, db_index=True
     )

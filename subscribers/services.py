@@ -68,15 +68,17 @@ def normalise_email(email):
     return f"{local}{at}{domain}".lower()
 
 
-def clean_preferences(*, provinces, themes, scope):
-    """Preferences as plain data: province codes and theme slugs that exist, sorted."""
+def clean_preferences(*, provinces, themes, scope, weekly=False):
+    """Preferences as plain data: province codes and theme slugs that exist, sorted, and whether the weekly
+    快讯 is wanted too."""
     codes = sorted(
         Region.objects.filter(kind=RegionKind.PROVINCE, code__in=[int(c) for c in provinces]).values_list(
             "code", flat=True
         )
     )
     slugs = sorted(Theme.objects.filter(slug__in=list(themes)).values_list("slug", flat=True))
-    return {"scope": scope if scope in Scope.values else Scope.WHOLE, "provinces": codes, "themes": slugs}
+    scope = scope if scope in Scope.values else Scope.WHOLE
+    return {"scope": scope, "provinces": codes, "themes": slugs, "weekly": bool(weekly)}
 
 
 def _apply_preferences(subscriber, preferences):
@@ -88,14 +90,23 @@ def _apply_preferences(subscriber, preferences):
 
 
 def subscriber_subscribe(
-    *, email, name="", organisation="", provinces=(), themes=(), scope=Scope.WHOLE, source="web", notice_version=""
+    *,
+    email,
+    name="",
+    organisation="",
+    provinces=(),
+    themes=(),
+    scope=Scope.WHOLE,
+    weekly=False,
+    source="web",
+    notice_version="",
 ):
     """Ask for a subscription. Whatever the address's state, the caller answers the same ("check your inbox");
     only the mail differs: a new or unconfirmed address gets a confirmation link for a request that keeps the
     preferences asked for on the server (nothing of an existing subscriber changes until that link is used), a
     confirmed one gets its preference-centre link."""
     email = normalise_email(email)
-    preferences = clean_preferences(provinces=provinces, themes=themes, scope=scope)
+    preferences = clean_preferences(provinces=provinces, themes=themes, scope=scope, weekly=weekly)
     with transaction.atomic():
         subscriber, created = Subscriber.objects.get_or_create(
             email=email,
@@ -204,6 +215,7 @@ def subscriber_confirm(*, token):
         if preferences.get("organisation"):
             subscriber.organisation = preferences["organisation"]
         subscriber.scope = preferences.get("scope", subscriber.scope)
+        subscriber.weekly = preferences.get("weekly", subscriber.weekly)
         if not subscriber.is_confirmed:
             subscriber.status = SubscriberStatus.CONFIRMED
             subscriber.confirmed_at = now
@@ -223,16 +235,20 @@ def subscriber_from_manage_token(token):
     return subscriber
 
 
-def subscriber_update_preferences(*, subscriber, name, organisation, provinces, themes, scope):
-    """Save the preference centre's form. Confirmation links asked for before now no longer apply."""
-    preferences = clean_preferences(provinces=provinces, themes=themes, scope=scope)
+def subscriber_update_preferences(*, subscriber, name, organisation, provinces, themes, scope, weekly=None):
+    """Save the preference centre's form (``weekly`` None keeps the 快讯 choice as it is). Confirmation links
+    asked for before now no longer apply."""
+    weekly = subscriber.weekly if weekly is None else weekly
+    preferences = clean_preferences(provinces=provinces, themes=themes, scope=scope, weekly=weekly)
     with transaction.atomic():
         Subscriber.objects.select_for_update().filter(pk=subscriber.pk).first()
         subscriber.name, subscriber.organisation = name.strip(), organisation.strip()
-        subscriber.scope = preferences["scope"]
+        subscriber.scope, subscriber.weekly = preferences["scope"], preferences["weekly"]
         subscriber.preferences_requested_at = timezone.now()
         # Only these fields: an unsubscribe that came in meanwhile stays (the instance's status may be stale).
-        subscriber.save(update_fields=["name", "organisation", "scope", "preferences_requested_at", "updated_at"])
+        subscriber.save(
+            update_fields=["name", "organisation", "scope", "weekly", "preferences_requested_at", "updated_at"]
+        )
         _apply_preferences(subscriber, preferences)
     return subscriber
 
@@ -261,6 +277,13 @@ def subscriber_unsubscribe(*, subscriber_id):
             status=DeliveryStatus.SKIPPED, error="unsubscribed", updated_at=now
         )
     return bool(changed)
+
+
+def subscriber_weekly_off(*, subscriber_id):
+    """The 快讯's one-click unsubscribe: no more weekly mail (the monthly digest goes on); its messages not yet
+    sent are skipped when their turn comes. Idempotent; returns whether the subscriber exists."""
+    now = timezone.now()
+    return bool(Subscriber.objects.filter(pk=subscriber_id).update(weekly=False, updated_at=now))
 
 
 def subscriber_pause(*, subscriber_id, until):

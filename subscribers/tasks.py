@@ -33,3 +33,12 @@ def send_subscriber_mail(subscriber_id, preferences, request_id=None):
     return services.subscriber_send_confirmation(
         subscriber_id=subscriber_id, preferences=preferences, request_id=request_id
     )
+
+
+@shared_task(ignore_result=True)
+def send_weekly():
+    """Monday 08:00 (dgd/celery.py): the week's 快讯 batch, made once; a repeated run makes nothing."""
+    from subscribers.weekly import weekly_send
+
+    _batch, made = weekly_send()
+    return made
