@@ -1,31 +1,24 @@
-"""Writes: subscribing (double opt-in), preferences, unsubscribing, CSV import, and the delivery pipeline —
-fan-out on publish, chunk sending under leases, retries and the periodic check."""
+"""The digests' delivery engine: fan-out on publish, chunk sending under leases, retries and the periodic check
+(docs/delivery.md)."""
 
 import contextlib
-import csv
-import io
 import logging
 import math
 import select
-import smtplib
 import time
-import unicodedata
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 import psycopg
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.exceptions import PermissionDenied
+from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
-from django.core.validators import validate_email
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Count, F, Q
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerError
@@ -33,388 +26,22 @@ from kombu.exceptions import OperationalError as BrokerError
 from issues.models import Issue, IssueEvent, IssueStatus
 from issues.selectors import issue_data
 from mailings.transport import backoff, classify_error, is_disconnect, smtp_timeout
-from policies.imports import ImportRefused, csv_error_message, csv_text
-from policies.models import Region, RegionKind, Theme
-from subscribers.digests import DigestRenderer, absolute, personal_links, personalise, personalise_wire
+from subscribers.digests import DigestRenderer, personalise, personalise_wire
 from subscribers.models import (
-    ConfirmationRequest,
     Delivery,
     DeliveryStatus,
     Fanout,
-    Scope,
     Subscriber,
     SubscriberStatus,
 )
 from subscribers.selectors import (
-    confirmation_request_refusal,
     fanout_preview,
     preferences_key,
     subscriber_preferences,
 )
-from subscribers.tokens import BadToken, confirm_token, new_nonce, read_confirm_token, read_manage_token
+from subscribers.services.transport import _sendmail_wire
 
 logger = logging.getLogger(__name__)
-
-
-def normalise_email(email):
-    """The address as the mail system delivers it, as one key: compatibility forms folded (NFKC: a full-width
-    ｅｘａｍｐｌｅ.com is example.com), the domain in its ASCII (IDNA) form, lower case. Rate limits and the
-    unique subscriber row both key on it, so spelling an address differently reaches no one twice."""
-    email = unicodedata.normalize("NFKC", email.strip())
-    local, at, domain = email.rpartition("@")
-    if at and domain:
-        with contextlib.suppress(UnicodeError):  # not a valid domain: the address fails validation
-            domain = domain.encode("idna").decode("ascii")
-    return f"{local}{at}{domain}".lower()
-
-
-def clean_preferences(*, provinces, themes, scope, weekly=False):
-    """Preferences as plain data: province codes and theme slugs that exist, sorted, and whether the weekly
-    快讯 is wanted too."""
-    codes = sorted(
-        Region.objects.filter(kind=RegionKind.PROVINCE, code__in=[int(c) for c in provinces]).values_list(
-            "code", flat=True
-        )
-    )
-    slugs = sorted(Theme.objects.filter(slug__in=list(themes)).values_list("slug", flat=True))
-    scope = scope if scope in Scope.values else Scope.WHOLE
-    return {"scope": scope, "provinces": codes, "themes": slugs, "weekly": bool(weekly)}
-
-
-def _apply_preferences(subscriber, preferences):
-    subscriber.provinces.set(preferences["provinces"])
-    subscriber.themes.set(Theme.objects.filter(slug__in=preferences["themes"]))
-
-
-# --- Subscribing ----------------------------------------------------------------------------------
-
-
-def subscriber_subscribe(
-    *,
-    email,
-    name="",
-    organisation="",
-    provinces=(),
-    themes=(),
-    scope=Scope.WHOLE,
-    weekly=False,
-    source="web",
-    notice_version="",
-):
-    """Ask for a subscription. Whatever the address's state, the caller answers the same ("check your inbox");
-    only the mail differs: a new or unconfirmed address gets a confirmation link for a request that keeps the
-    preferences asked for on the server (nothing of an existing subscriber changes until that link is used), a
-    confirmed one gets its preference-centre link."""
-    email = normalise_email(email)
-    preferences = clean_preferences(provinces=provinces, themes=themes, scope=scope, weekly=weekly)
-    with transaction.atomic():
-        subscriber, created = Subscriber.objects.get_or_create(
-            email=email,
-            defaults={
-                "name": name.strip(),
-                "organisation": organisation.strip(),
-                "scope": preferences["scope"],
-                "source": source,
-            },
-        )
-        if created:
-            _apply_preferences(subscriber, preferences)
-        preferences = {**preferences, "name": name.strip(), "organisation": organisation.strip()}
-        if notice_version:  # the privacy notice the form's consent box referred to, recorded on confirmation
-            preferences["notice_version"] = notice_version
-        request_id = None
-        if not subscriber.is_confirmed:
-            request_id = _confirmation_request_create(subscriber=subscriber, preferences=preferences).pk
-        transaction.on_commit(lambda: _enqueue_subscriber_mail(subscriber.pk, preferences, request_id))
-    return subscriber
-
-
-def _confirmation_request_create(*, subscriber, preferences):
-    """A request awaiting confirmation, holding the preferences asked for; the link names only its nonce."""
-    now = timezone.now()
-    # Requests whose links have expired can go (their links no longer verify anyway).
-    subscriber.confirmation_requests.filter(
-        created_at__lt=now - timedelta(seconds=settings.SUBSCRIBERS_CONFIRM_MAX_AGE)
-    ).delete()
-    return ConfirmationRequest.objects.create(
-        subscriber=subscriber, nonce=new_nonce(), preferences=preferences, created_at=now
-    )
-
-
-def _enqueue_subscriber_mail(subscriber_id, preferences, request_id=None):
-    from subscribers.tasks import send_subscriber_mail
-
-    send_subscriber_mail.delay(subscriber_id, preferences, request_id)
-
-
-def subscriber_send_confirmation(*, subscriber_id, preferences, request_id=None):
-    """The confirmation mail for the request ``request_id`` (one is made for ``preferences`` when none is given),
-    or, for a confirmed address, a mail with its preference-centre link."""
-    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
-    if subscriber is None:
-        return None
-    links = personal_links(subscriber.pk)
-    if subscriber.is_confirmed:
-        kind, context = "already", {"manage_url": links["manage"]}
-    else:
-        request = subscriber.confirmation_requests.filter(pk=request_id).first() if request_id else None
-        if request is None:
-            request = _confirmation_request_create(subscriber=subscriber, preferences=preferences)
-        token = confirm_token(request.nonce)
-        kind = "confirm"
-        context = {
-            "confirm_url": absolute(reverse("subscribers:confirm", args=[token])),
-            "days": settings.SUBSCRIBERS_CONFIRM_MAX_AGE // 86400,
-        }
-    # A confirmation greets no one by name: the name is whatever a stranger typed for this address, and a mail
-    # from the institute must not carry a stranger's text (a phishing line, a link) to the address's owner.
-    context |= {"subscriber": subscriber, "name": subscriber.name if subscriber.is_confirmed else ""}
-    send_templated_mail(f"email/subscribers/{kind}", context, to=subscriber.email)
-    return kind
-
-
-def send_templated_mail(prefix, context, *, to, headers=None, connection=None):
-    subject = " ".join(render_to_string(f"{prefix}/subject.txt", context).split())
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"{prefix}/body.txt", context),
-        from_email=settings.SUBSCRIBERS_FROM_EMAIL,
-        to=[to],
-        reply_to=settings.SUBSCRIBERS_REPLY_TO or None,
-        headers=headers,
-        connection=connection,
-    )
-    import css_inline
-
-    message.attach_alternative(css_inline.inline(render_to_string(f"{prefix}/body.html", context)), "text/html")
-    message.send()
-
-
-def subscriber_confirm(*, token):
-    """Use a confirmation link (a POST from its page): the subscription is confirmed with the preferences of the
-    request it names, and the request is spent. Raises BadToken for a bad link, UsedToken for a used one and
-    StaleToken for one asked for before the subscriber's last unsubscribe or preference change."""
-    nonce = read_confirm_token(token)
-    with transaction.atomic():
-        subscriber_id = ConfirmationRequest.objects.filter(nonce=nonce).values_list("subscriber_id", flat=True).first()
-        if subscriber_id is None:
-            raise BadToken("no such request")
-        # The subscriber first, then the request: the order unsubscribing and the preference centre lock in.
-        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber_id)
-        request = ConfirmationRequest.objects.select_for_update().get(nonce=nonce)
-        refusal = confirmation_request_refusal(request, subscriber)
-        if refusal is not None:
-            raise refusal
-        preferences = request.preferences
-        now = timezone.now()
-        request.used_at = now
-        request.save(update_fields=["used_at"])
-        subscriber.preferences_requested_at = request.created_at
-        if preferences.get("name"):
-            subscriber.name = preferences["name"]
-        if preferences.get("organisation"):
-            subscriber.organisation = preferences["organisation"]
-        subscriber.scope = preferences.get("scope", subscriber.scope)
-        subscriber.weekly = preferences.get("weekly", subscriber.weekly)
-        if not subscriber.is_confirmed:
-            subscriber.status = SubscriberStatus.CONFIRMED
-            subscriber.confirmed_at = now
-            subscriber.consent_at = now
-            subscriber.consent_notice_version = preferences.get("notice_version", "")
-            subscriber.unsubscribed_at = None
-        subscriber.save()
-        _apply_preferences(subscriber, preferences)
-    return subscriber
-
-
-def subscriber_from_manage_token(token):
-    """The subscriber a management link names; raises BadToken for a forged one or an unknown subscriber."""
-    subscriber = Subscriber.objects.filter(pk=read_manage_token(token)).first()
-    if subscriber is None:
-        raise BadToken("no such subscriber")
-    return subscriber
-
-
-def subscriber_update_preferences(*, subscriber, name, organisation, provinces, themes, scope, weekly=None):
-    """Save the preference centre's form (``weekly`` None keeps the 快讯 choice as it is). Confirmation links
-    asked for before now no longer apply."""
-    weekly = subscriber.weekly if weekly is None else weekly
-    preferences = clean_preferences(provinces=provinces, themes=themes, scope=scope, weekly=weekly)
-    with transaction.atomic():
-        Subscriber.objects.select_for_update().filter(pk=subscriber.pk).first()
-        subscriber.name, subscriber.organisation = name.strip(), organisation.strip()
-        subscriber.scope, subscriber.weekly = preferences["scope"], preferences["weekly"]
-        subscriber.preferences_requested_at = timezone.now()
-        # Only these fields: an unsubscribe that came in meanwhile stays (the instance's status may be stale).
-        subscriber.save(
-            update_fields=["name", "organisation", "scope", "weekly", "preferences_requested_at", "updated_at"]
-        )
-        _apply_preferences(subscriber, preferences)
-    return subscriber
-
-
-def subscriber_preferences_changed(*, subscriber):
-    """Staff changed a subscriber's preferences or status (the admin): confirmation links asked for before now
-    must not undo it (``confirmation_request_refusal``)."""
-    now = timezone.now()
-    Subscriber.objects.filter(pk=subscriber.pk).update(preferences_requested_at=now, updated_at=now)
-
-
-def subscriber_unsubscribe(*, subscriber_id):
-    """Leave at once. Idempotent; ``unsubscribed_at`` records the latest request to leave, so no confirmation link
-    asked for before it can subscribe the address again. Deliveries not yet claimed by a sender are skipped."""
-    now = timezone.now()
-    with transaction.atomic():
-        status = Subscriber.objects.select_for_update().filter(pk=subscriber_id).values_list("status", flat=True)
-        status = status.first()
-        if status is None:
-            return False
-        Subscriber.objects.filter(pk=subscriber_id).update(
-            status=SubscriberStatus.UNSUBSCRIBED, unsubscribed_at=now, updated_at=now
-        )
-        changed = status != SubscriberStatus.UNSUBSCRIBED
-        Delivery.objects.filter(subscriber_id=subscriber_id, status=DeliveryStatus.PENDING).update(
-            status=DeliveryStatus.SKIPPED, error="unsubscribed", updated_at=now
-        )
-    return bool(changed)
-
-
-def subscriber_weekly_off(*, subscriber_id):
-    """The 快讯's one-click unsubscribe: no more weekly mail (the monthly digest goes on); its messages not yet
-    sent are skipped when their turn comes. Idempotent; returns whether the subscriber exists."""
-    now = timezone.now()
-    return bool(Subscriber.objects.filter(pk=subscriber_id).update(weekly=False, updated_at=now))
-
-
-def subscriber_pause(*, subscriber_id, until):
-    """Receive nothing until ``until`` (None resumes at once); the subscription stays confirmed."""
-    return bool(Subscriber.objects.filter(pk=subscriber_id).update(paused_until=until, updated_at=timezone.now()))
-
-
-def subscriber_erase(*, subscriber_id):
-    """Delete everything held about a subscriber (PIPL's right to deletion): the row, its preferences, its
-    pending confirmation requests and its delivery records. A later subscription starts afresh."""
-    deleted, _counts = Subscriber.objects.filter(pk=subscriber_id).delete()
-    return bool(deleted)
-
-
-# --- CSV import -------------------------------------------------------------------------------------
-
-CSV_COLUMNS = ["email", "name", "organisation", "provinces", "themes", "scope"]
-
-
-@dataclass
-class ImportResult:
-    created: int = 0
-    existing: int = 0
-    errors: list = field(default_factory=list)
-
-
-def _split(value):
-    return [part.strip() for part in (value or "").replace("|", ";").replace("，", ";").split(";") if part.strip()]
-
-
-def subscribers_import_csv(*, data, consented, source, by=None):
-    """Import subscribers from CSV (columns: email, name, organisation, provinces, themes, scope; provinces by
-    code or short name, several separated by ';'). Known addresses are left as they are. Imported addresses
-    confirm by mail unless ``consented`` (they agreed elsewhere: ``source`` says where). Malformed rows are
-    reported by line and nothing is written; so is a file that is not UTF-8 text, or has more than
-    ``DGD_SUBSCRIBERS_IMPORT_MAX_ROWS`` rows. ``by``, the acting user (the admin), needs the add permission."""
-    if by is not None and not by.has_perm("subscribers.add_subscriber"):
-        raise PermissionDenied(_("You may not import subscribers."))
-    try:
-        data = csv_text(data)
-    except ImportRefused as refused:
-        return ImportResult(errors=list(refused.messages))
-    reader = csv.DictReader(io.StringIO(data, newline=""))
-    try:
-        result = _subscribers_import_rows(reader, consented, source)
-    except csv.Error as error:
-        return ImportResult(errors=[csv_error_message(error, reader.line_num)])
-    return result
-
-
-def _subscribers_import_rows(reader, consented, source):
-    if not reader.fieldnames or "email" not in [f.strip().lower() for f in reader.fieldnames]:
-        return ImportResult(errors=[_("Line 1: an “email” column is required.")])
-    province_by_name = {}
-    for code, short, name in Region.objects.filter(kind=RegionKind.PROVINCE).values_list("code", "short_name", "name"):
-        province_by_name.update({str(code): code, short: code, name: code})
-    theme_by_name = {}
-    for slug, name in Theme.objects.values_list("slug", "name"):
-        theme_by_name.update({slug: slug, name: slug})
-    rows, result, seen = [], ImportResult(), set()
-    limit = settings.DGD_SUBSCRIBERS_IMPORT_MAX_ROWS
-    for line, row in enumerate(reader, start=2):
-        if line - 1 > limit:
-            return ImportResult(
-                errors=[_("The file has more than %(limit)d rows: import it in parts.") % {"limit": limit}]
-            )
-        # DictReader puts surplus cells in a list under the key None.
-        row = {(k or "").strip().lower(): v.strip() if isinstance(v, str) else "" for k, v in row.items()}
-        too_long = [
-            column for column, size in (("name", 100), ("organisation", 200)) if len(row.get(column, "")) > size
-        ]
-        if too_long:
-            result.errors.append(
-                _("Line %(line)d: %(column)s is too long.") % {"line": line, "column": "、".join(too_long)}
-            )
-            continue
-        email = normalise_email(row.get("email", ""))
-        try:
-            validate_email(email)
-        except ValidationError:
-            result.errors.append(_("Line %(line)d: invalid email «%(email)s».") % {"line": line, "email": email[:100]})
-            continue
-        unknown = [p for p in _split(row.get("provinces")) if p not in province_by_name]
-        unknown += [t for t in _split(row.get("themes")) if t not in theme_by_name]
-        if unknown:
-            result.errors.append(
-                _("Line %(line)d: unknown province or theme %(names)s.") % {"line": line, "names": "、".join(unknown)}
-            )
-            continue
-        scope = row.get("scope") or Scope.WHOLE
-        if scope not in Scope.values:
-            result.errors.append(
-                _("Line %(line)d: scope must be one of %(scopes)s.") % {"line": line, "scopes": ", ".join(Scope.values)}
-            )
-            continue
-        if email in seen:
-            continue
-        seen.add(email)
-        rows.append((email, row, scope))
-    if result.errors:
-        return result
-    now = timezone.now()
-    to_confirm = []
-    with transaction.atomic():
-        known = set(Subscriber.objects.filter(email__in=[r[0] for r in rows]).values_list("email", flat=True))
-        for email, row, scope in rows:
-            if email in known:
-                result.existing += 1
-                continue
-            subscriber = Subscriber.objects.create(
-                email=email,
-                name=row.get("name", ""),
-                organisation=row.get("organisation", ""),
-                scope=scope,
-                source=source,
-                status=SubscriberStatus.CONFIRMED if consented else SubscriberStatus.PENDING,
-                consent_at=now if consented else None,
-                confirmed_at=now if consented else None,
-            )
-            preferences = {
-                "scope": scope,
-                "provinces": sorted({province_by_name[p] for p in _split(row.get("provinces"))}),
-                "themes": sorted({theme_by_name[t] for t in _split(row.get("themes"))}),
-            }
-            _apply_preferences(subscriber, preferences)
-            if not consented:
-                to_confirm.append((subscriber.pk, preferences))
-            result.created += 1
-        for subscriber_id, preferences in to_confirm:
-            transaction.on_commit(lambda s=subscriber_id, p=preferences: _enqueue_subscriber_mail(s, p))
-    return result
 
 
 # --- Delivery: fan-out, chunks, leases, retries, the periodic check -------------------------------
@@ -764,46 +391,6 @@ def _send(*, issue_id, claim, outgoing, result):
             sender.close()
         except DB_ERRORS:  # the database is gone: the lease runs out and the periodic check puts them back
             logger.warning("issue %s: failures not recorded; the lease will run out", issue_id, exc_info=True)
-
-
-def _sendmail_wire(smtp, sender, recipient, data, meanwhile=None):
-    """``smtplib.SMTP.sendmail`` for one recipient and a message already dot-stuffed (``personalise_wire``): the
-    same commands, replies and exceptions, without smtplib rescanning the whole message each time. ``meanwhile``
-    runs while the server answers MAIL (the previous message's mark is read then)."""
-
-    def give_up(code):
-        if code == 421:
-            smtp.close()
-        else:
-            with contextlib.suppress(smtplib.SMTPServerDisconnected):
-                smtp.rset()
-
-    smtp.ehlo_or_helo_if_needed()
-    options = [f"size={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
-    smtp.putcmd("mail", f"FROM:{smtplib.quoteaddr(sender)}{''.join(' ' + option for option in options)}")
-    if meanwhile is not None:
-        try:
-            meanwhile()
-        except BaseException:
-            smtp.close()  # MAIL's answer is unread: this conversation cannot go on
-            raise
-    code, reply = smtp.getreply()
-    if code != 250:
-        give_up(code)
-        raise smtplib.SMTPSenderRefused(code, reply, sender)
-    code, reply = smtp.rcpt(recipient)
-    if code not in (250, 251):
-        give_up(code)
-        raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
-    smtp.putcmd("data")
-    code, reply = smtp.getreply()
-    if code != 354:
-        raise smtplib.SMTPDataError(code, reply)
-    smtp.send(data + b".\r\n" if data.endswith(b"\r\n") else data + b"\r\n.\r\n")
-    code, reply = smtp.getreply()
-    if code != 250:
-        give_up(code)
-        raise smtplib.SMTPDataError(code, reply)
 
 
 def _record_failures(*, issue_id, claim, transient, permanent, result):
