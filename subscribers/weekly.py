@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from library.selectors import Criteria, entries_with_tags, rows_slice
 from mailings.kinds import Kind, Outgoing, Recipient, register
-from mailings.models import Batch
+from mailings.models import Batch, Message
 from mailings.schedule import latest_weekly_slot
 from mailings.services import batch_open
 from subscribers.digests import absolute, unsubscribe_headers
@@ -46,10 +46,18 @@ def _window(batch):
     return datetime.datetime.fromisoformat(params["after"]), datetime.datetime.fromisoformat(params["until"])
 
 
+def _sent_before(batch):
+    """``{recipient: entry ids}`` the previous 快讯 listed: the window looks back past its end, and what it
+    listed is not listed again."""
+    previous = Message.objects.filter(batch_id=batch.params.get("previous"))
+    return {recipient: set(payload["entries"]) for recipient, payload in previous.values_list("recipient", "payload")}
+
+
 def weekly_recipients(batch):
     """Every confirmed subscriber who chose the 快讯 and has something new, with what is new for them (one
     library query per distinct choice of provinces and themes, not per subscriber)."""
     after, until = _window(batch)
+    sent = _sent_before(batch)
     found = {}
     subscribers = Subscriber.objects.weekly_readers().prefetch_related("provinces", "themes").order_by("pk")
     for subscriber in subscribers:
@@ -59,7 +67,8 @@ def weekly_recipients(batch):
         )
         if key not in found:
             found[key] = weekly_entry_ids(provinces=key[0], themes=key[1], after=after, until=until)
-        ids = found[key]
+        listed = sent.get(str(subscriber.pk), ())
+        ids = [pk for pk in found[key] if pk not in listed]
         if ids:
             payload = {"entries": ids[:MAIL_LIMIT], "count": len(ids)}
             yield Recipient(key=str(subscriber.pk), email=subscriber.email, payload=payload)
@@ -116,20 +125,24 @@ WEEKLY = register(
 
 
 def weekly_window(*, now):
-    """``(key, after, until)`` of the latest weekly slot at or before ``now``: it ends at the slot and starts
-    where the previous 快讯's window ended (a week before the slot for the first one)."""
+    """``(key, params)`` of the latest weekly slot at or before ``now``: the window ends at the slot and starts
+    where the previous 快讯's ended (a week before the slot for the first one), less the alerts' look-back
+    (``ALERTS_GRACE``): an entry whose ``ready_at`` lies before the slot but whose transaction committed after
+    it still comes in; what the previous 快讯 listed stays out by its record (``_sent_before``)."""
     until = latest_weekly_slot(now)
-    previous = Batch.objects.filter(kind=KIND).exclude(key=until.date().isoformat()).order_by("-key").first()
+    key = until.date().isoformat()
+    previous = Batch.objects.filter(kind=KIND, key__lt=key).order_by("-key").first()
     after = datetime.datetime.fromisoformat(previous.params["until"]) if previous else until - datetime.timedelta(7)
-    return until.date().isoformat(), min(after, until), until
+    after = min(after - datetime.timedelta(seconds=settings.ALERTS_GRACE), until)
+    params = {"after": after.isoformat(), "until": until.isoformat(), "previous": previous.pk if previous else None}
+    return key, params
 
 
 def weekly_send(*, now=None, dry_run=False):
     """What the Monday schedule runs (and ``manage.py send_weekly``): the batch of the latest slot, made once;
     a second run in the same week makes nothing. With ``dry_run``, ``{subscriber id: entries}`` of who would get
     one (nothing is written). Returns ``(batch or None, messages made)`` otherwise."""
-    key, after, until = weekly_window(now=now or timezone.now())
-    params = {"after": after.isoformat(), "until": until.isoformat()}
+    key, params = weekly_window(now=now or timezone.now())
     if dry_run:
         recipients = weekly_recipients(Batch(kind=KIND, key=key, params=params))
         return {int(recipient.key): recipient.payload["count"] for recipient in recipients}

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from mailings.models import Message, MessageStatus
 from mailings.schedule import latest_weekly_slot
@@ -68,6 +69,21 @@ def test_the_news_flash_reaches_who_chose_it_with_what_matches_them_once(
     assert made == 0 and smtp.count() == 2
     _batch, made = run(next_monday(2), django_capture_on_commit_callbacks)  # next week: nothing new
     assert made == 0 and smtp.count() == 2
+
+
+def test_the_look_back_brings_a_late_entry_and_never_lists_one_twice(
+    readers, researcher, smtp, settings, eager_celery, django_capture_on_commit_callbacks
+):
+    first = ready_entry(researcher, regions=[JIANGSU], title="江苏省第一批跨省通办事项")
+    assert run(next_monday(), django_capture_on_commit_callbacks)[1] == 1
+    # Ready before the first slot, yet (as if its transaction committed late) not in the first 快讯: the second
+    # week looks back far enough to see both entries, and lists only the late one.
+    late = ready_entry(researcher, regions=[JIANGSU], title="江苏省第二批跨省通办事项")
+    settings.ALERTS_GRACE = int((next_monday() - timezone.now()).total_seconds()) + 3600
+    assert run(next_monday(2), django_capture_on_commit_callbacks)[1] == 1
+    second = smtp.to("js@example.org")[-1].part("text/plain")
+    assert late.title in second and first.title not in second
+    assert run(next_monday(3), django_capture_on_commit_callbacks)[1] == 0
 
 
 def test_its_one_click_link_stops_the_news_flash_alone(
