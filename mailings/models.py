@@ -6,7 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-class MessageStatus(models.TextChoices):
+class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
@@ -37,16 +37,14 @@ class Batch(models.Model):
         return f"{self.kind} {self.key}"
 
 
-class Message(models.Model):
-    """One mail of a batch to one recipient: the row the engine claims, leases, marks and retries. ``recipient``
-    is the kind's identity of the recipient (a subscriber's id), unique per batch; ``payload`` what the kind
-    decided to send it when the batch was made (the entries of a 快讯), so a re-send is the same mail."""
+class Queued(models.Model):
+    """The delivery fields of a queued mail, shared by a mailing's ``Message`` and an issue's ``Delivery``
+    (``subscribers``): claimed under a lease (``claim``, ``lease_until``, renewed while the chunk is sending),
+    marked sent the moment the SMTP server accepted it; a lease that runs out puts the row back to pending."""
 
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="messages", verbose_name=_("mailing"))
-    recipient = models.CharField(_("recipient"), max_length=64)
-    email = models.EmailField(_("email"), max_length=254)
-    payload = models.JSONField(_("payload"), default=dict, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
     attempts = models.PositiveSmallIntegerField(
         _("attempts"), default=0, help_text=_("Times the message was handed to the SMTP server.")
     )
@@ -55,11 +53,26 @@ class Message(models.Model):
     )
     error = models.TextField(_("error"), blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     claim = models.UUIDField(_("claim"), null=True, blank=True)
     lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Message(Queued):
+    """One mail of a batch to one recipient: the row the engine claims, leases, marks and retries. ``recipient``
+    is the kind's identity of the recipient (a subscriber's id), unique per batch; ``payload`` what the kind
+    decided to send it when the batch was made (the entries of a 快讯), so a re-send is the same mail."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="messages", verbose_name=_("mailing"))
+    recipient = models.CharField(_("recipient"), max_length=64)
+    email = models.EmailField(_("email"), max_length=254)
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
 
     class Meta:
         ordering = ["id"]

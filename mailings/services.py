@@ -11,30 +11,27 @@ The issue digests keep their own tuned rows and sender (``subscribers.services``
 marks) on the same design; this engine serves every other batch."""
 
 import logging
-import math
 import time
-import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import F
 from django.template.loader import get_template
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
 
+from mailings import queue
 from mailings.kinds import kind_of
-from mailings.models import Batch, Message, MessageStatus
-from mailings.transport import backoff, classify_error, is_disconnect, smtp_timeout
+from mailings.models import Batch, DeliveryStatus, Message
+from mailings.queue import Queue
+from mailings.transport import classify_error, is_disconnect, smtp_timeout
 
 logger = logging.getLogger(__name__)
 
 DB_ERRORS = (OperationalError, InterfaceError)
-BROKER_ERRORS = (BrokerError, OSError)  # kombu raises its OperationalError for an unreachable broker
 
 
 def batch_open(*, kind, key, params=None, now=None):
@@ -65,48 +62,22 @@ def batch_open(*, kind, key, params=None, now=None):
 
 
 def enqueue_chunks(*, batch_id, rows, countdown=None):
-    """Wake workers: a chunk task for every ``SUBSCRIBERS_CHUNK_SIZE`` rows. Never raises for an unreachable
-    broker (the periodic check queues tasks again for due rows nothing has moved)."""
+    """Wake workers: a chunk task for every ``SUBSCRIBERS_CHUNK_SIZE`` rows; never raises (``queue_chunks``)."""
     from mailings.tasks import send_chunk
 
-    try:
-        for _ in range(math.ceil(rows / settings.SUBSCRIBERS_CHUNK_SIZE)):
-            send_chunk.apply_async((batch_id,), countdown=countdown)
-    except BROKER_ERRORS:
-        logger.warning("batch %s: chunk tasks could not be queued; the periodic check will", batch_id, exc_info=True)
-        return False
-    return True
+    return queue.queue_chunks(send_chunk, batch_id, rows, countdown)
 
 
-def _due(now):
-    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+def _enqueue(batch_id, rows, countdown=None):
+    return enqueue_chunks(batch_id=batch_id, rows=rows, countdown=countdown)
 
 
-def _lease(now):
-    return now + timedelta(seconds=settings.SUBSCRIBERS_LEASE)
+QUEUE = Queue(model=Message, group="batch_id", group_model=Batch, enqueue=_enqueue)
 
 
 def messages_claim(*, batch_id, limit, now):
-    """Take up to ``limit`` due pending messages under a new lease (rows another sender is claiming are
-    skipped). Returns the claim's id and the rows' ids."""
-    claim = uuid.uuid4()
-    with transaction.atomic():
-        due = (
-            Message.objects.filter(batch_id=batch_id, status=MessageStatus.PENDING)
-            .filter(_due(now))
-            .order_by("id")
-            .select_for_update(skip_locked=True)
-        )
-        ids = list(due.values_list("pk", flat=True)[:limit])
-        if ids:
-            Message.objects.filter(pk__in=ids).update(
-                status=MessageStatus.SENDING,
-                claim=claim,
-                lease_until=_lease(now),
-                updated_at=now,
-                claims=F("claims") + 1,
-            )
-    return claim, ids
+    """Take up to ``limit`` due pending messages under a new lease. Returns the claim's id and the rows' ids."""
+    return queue.claim(QUEUE, group_id=batch_id, limit=limit, now=now)
 
 
 @dataclass
@@ -140,12 +111,12 @@ def batch_send_chunk(*, batch_id, limit=None):
             outgoing.append((message, ready))
     for reason, pks in skipped.items():
         Message.objects.filter(pk__in=pks, claim=claim).update(
-            status=MessageStatus.SKIPPED, error=reason, claim=None, lease_until=None, updated_at=now
+            status=DeliveryStatus.SKIPPED, error=reason, claim=None, lease_until=None, updated_at=now
         )
         result.skipped += len(pks)
     if outgoing:
         _send(batch=batch, kind=kind, claim=claim, outgoing=outgoing, result=result)
-    if Message.objects.filter(batch_id=batch_id, status=MessageStatus.PENDING).filter(_due(timezone.now())).exists():
+    if queue.has_due(QUEUE, batch_id):
         enqueue_chunks(batch_id=batch_id, rows=1)
     return result
 
@@ -187,8 +158,8 @@ class _Held:
 
     def keep(self, pk):
         if time.monotonic() - self.renewed_at >= settings.SUBSCRIBERS_LEASE / 3:
-            rows = Message.objects.filter(pk__in=self.ids, claim=self.claim, status=MessageStatus.SENDING)
-            if rows.update(lease_until=_lease(timezone.now())) < len(self.ids):
+            rows = Message.objects.filter(pk__in=self.ids, claim=self.claim, status=DeliveryStatus.SENDING)
+            if rows.update(lease_until=queue.lease_end(timezone.now())) < len(self.ids):
                 self.ids = set(rows.values_list("pk", flat=True))
             self.renewed_at = time.monotonic()
         return pk in self.ids
@@ -197,8 +168,8 @@ class _Held:
 def _mark_sent(pk):
     """Recorded the moment the server accepted the message, whoever holds the row now."""
     now = timezone.now()
-    Message.objects.filter(pk=pk).exclude(status=MessageStatus.SENT).update(
-        status=MessageStatus.SENT,
+    Message.objects.filter(pk=pk).exclude(status=DeliveryStatus.SENT).update(
+        status=DeliveryStatus.SENT,
         sent_at=now,
         updated_at=now,
         error="",
@@ -241,35 +212,11 @@ def _send(*, batch, kind, claim, outgoing, result):
         except Exception:  # the connection may be gone already
             logger.warning("closing the SMTP connection failed", exc_info=True)
         try:
-            _record_failures(batch_id=batch.pk, claim=claim, transient=transient, permanent=permanent, result=result)
+            queue.record_failures(
+                QUEUE, group_id=batch.pk, claim_id=claim, transient=transient, permanent=permanent, result=result
+            )
         except DB_ERRORS:  # the lease runs out and the periodic check puts them back
             logger.warning("batch %s: failures not recorded; the lease will run out", batch.pk, exc_info=True)
-
-
-def _record_failures(*, batch_id, claim, transient, permanent, result):
-    now = timezone.now()
-    held = Message.objects.filter(claim=claim, status=MessageStatus.SENDING)
-    done = {"claim": None, "lease_until": None, "updated_at": now, "attempts": F("attempts") + 1}
-    for message, description in permanent:
-        held.filter(pk=message.pk).update(status=MessageStatus.FAILED, error=description, **done)
-        result.failed += 1
-    retry_rows = Counter()
-    for message, description in transient:
-        attempts = message.attempts + 1  # this try counted
-        if attempts >= settings.SUBSCRIBERS_MAX_ATTEMPTS:
-            held.filter(pk=message.pk).update(
-                status=MessageStatus.FAILED, error=f"{description} (after {attempts} attempts)", **done
-            )
-            result.failed += 1
-            continue
-        delay = backoff(attempts)
-        held.filter(pk=message.pk).update(
-            status=MessageStatus.PENDING, error=description, next_attempt_at=now + timedelta(seconds=delay), **done
-        )
-        retry_rows[delay] += 1
-        result.retry += 1
-    for delay, rows in sorted(retry_rows.items()):
-        enqueue_chunks(batch_id=batch_id, rows=rows, countdown=delay)
 
 
 def messages_check(*, now=None, dry_run=False):
@@ -279,44 +226,8 @@ def messages_check(*, now=None, dry_run=False):
     for ``SUBSCRIBERS_STALL`` seconds get their chunk tasks queued again, at most once a stall."""
     now = now or timezone.now()
     report = {"released": 0, "failed": 0, "woken": 0}
-    max_claims = 2 * settings.SUBSCRIBERS_MAX_ATTEMPTS
-    with transaction.atomic():
-        expired = list(
-            Message.objects.select_for_update(skip_locked=True)
-            .filter(status=MessageStatus.SENDING, lease_until__lt=now)
-            .values_list("pk", "batch_id", "claims")
-        )
-        last = [pk for pk, _, claims in expired if claims >= max_claims]
-        again = [pk for pk, _, claims in expired if claims < max_claims]
-        released = {batch_id for _, batch_id, claims in expired if claims < max_claims}
-        report["released"], report["failed"] = len(again), len(last)
-        if not dry_run:
-            free = {"claim": None, "lease_until": None, "updated_at": now}
-            Message.objects.filter(pk__in=last).update(
-                status=MessageStatus.FAILED, error=f"abandoned by {max_claims} senders", **free
-            )
-            Message.objects.filter(pk__in=again).update(status=MessageStatus.PENDING, next_attempt_at=None, **free)
-
-    stall = now - timedelta(seconds=settings.SUBSCRIBERS_STALL)
-    waiting = (
-        Message.objects.filter(status=MessageStatus.PENDING)
-        .filter(_due(now))
-        .values("batch_id")
-        .annotate(rows=Count("id"))
-        .values_list("batch_id", "rows")
-        .order_by()
-    )
-    for batch_id, rows in waiting:
-        if batch_id not in released:
-            moved = Message.objects.filter(batch_id=batch_id).filter(
-                Q(updated_at__gte=stall) | Q(status=MessageStatus.SENDING, lease_until__gte=now)
-            )
-            if moved.exists() or Batch.objects.filter(pk=batch_id, woken_at__gte=stall).exists():
-                continue
-            report["woken"] += 1
-        if not dry_run:
-            Batch.objects.filter(pk=batch_id).update(woken_at=now)
-            enqueue_chunks(batch_id=batch_id, rows=rows)
+    released = queue.release_expired(QUEUE, now=now, dry_run=dry_run, report=report)
+    queue.wake_stalled(QUEUE, now=now, dry_run=dry_run, report=report, released=released)
     if any(report.values()):
         logger.info("mailings check: %s", report)
     return report
@@ -324,17 +235,4 @@ def messages_check(*, now=None, dry_run=False):
 
 def messages_retry_failed(*, batch_id):
     """Put a batch's failed messages back in the queue."""
-    now = timezone.now()
-    with transaction.atomic():
-        count = Message.objects.filter(batch_id=batch_id, status=MessageStatus.FAILED).update(
-            status=MessageStatus.PENDING,
-            attempts=0,
-            claims=0,
-            next_attempt_at=None,
-            claim=None,
-            lease_until=None,
-            updated_at=now,
-        )
-        if count:
-            transaction.on_commit(lambda: enqueue_chunks(batch_id=batch_id, rows=count))
-    return count
+    return queue.retry_failed(QUEUE, group_id=batch_id)

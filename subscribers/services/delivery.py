@@ -3,11 +3,8 @@
 
 import contextlib
 import logging
-import math
 import select
 import time
-import uuid
-from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,14 +15,14 @@ from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from kombu.exceptions import OperationalError as BrokerError
 
 from issues.models import Issue, IssueEvent, IssueStatus
 from issues.selectors import issue_data
-from mailings.transport import backoff, classify_error, is_disconnect, smtp_timeout
+from mailings import queue
+from mailings.queue import BROKER_ERRORS, Queue
+from mailings.transport import classify_error, is_disconnect, smtp_timeout
 from subscribers.digests import DigestRenderer, personalise, personalise_wire
 from subscribers.models import (
     Delivery,
@@ -54,7 +51,6 @@ logger = logging.getLogger(__name__)
 
 FANOUT_WINDOW = timedelta(days=2)  # the check fans out publications of this recent past only
 DB_ERRORS = (OperationalError, InterfaceError)
-BROKER_ERRORS = (BrokerError, OSError)  # kombu raises its OperationalError for an unreachable broker
 DB_WAIT = 30  # seconds a sending chunk waits through a database restart before it gives up (the task retries)
 
 
@@ -96,45 +92,21 @@ def deliveries_create_for_issue(*, issue_id):
 
 
 def enqueue_chunks(*, issue_id, rows, countdown=None):
-    """Wake workers: a chunk task for every ``SUBSCRIBERS_CHUNK_SIZE`` rows. Never raises for an unreachable
-    broker (the periodic check queues tasks again for due rows nothing has moved); returns whether it could."""
+    """Wake workers: a chunk task for every ``SUBSCRIBERS_CHUNK_SIZE`` rows; never raises (``queue_chunks``)."""
     from subscribers.tasks import send_digest_chunk
 
-    try:
-        for _ in range(math.ceil(rows / settings.SUBSCRIBERS_CHUNK_SIZE)):
-            send_digest_chunk.apply_async((issue_id,), countdown=countdown)
-    except BROKER_ERRORS:
-        logger.warning("issue %s: chunk tasks could not be queued; the periodic check will", issue_id, exc_info=True)
-        return False
-    return True
+    return queue.queue_chunks(send_digest_chunk, issue_id, rows, countdown)
 
 
-def _due(now):
-    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+def _enqueue(issue_id, rows, countdown=None):
+    return enqueue_chunks(issue_id=issue_id, rows=rows, countdown=countdown)
 
 
-def _claim(*, issue_id, limit, now):
-    """Take up to ``limit`` due pending rows under a new lease (rows another sender is claiming are skipped).
-    Returns the claim's id and the rows' ids."""
-    claim = uuid.uuid4()
-    with transaction.atomic():
-        due = (
-            Delivery.objects.filter(issue_id=issue_id, status=DeliveryStatus.PENDING)
-            .filter(_due(now))
-            .order_by("id")
-            .select_for_update(skip_locked=True)
-        )
-        ids = list(due.values_list("pk", flat=True)[:limit])
-        if ids:
-            Delivery.objects.filter(pk__in=ids).update(
-                status=DeliveryStatus.SENDING,
-                claim=claim,
-                claimed_at=now,
-                lease_until=now + timedelta(seconds=settings.SUBSCRIBERS_LEASE),
-                updated_at=now,
-                claims=F("claims") + 1,
-            )
-    return claim, ids
+# The digests' rows on the queue every kind of mail shares (mailings.queue): claimed, retried, released and
+# woken as a mailing's messages are.
+QUEUE = Queue(
+    model=Delivery, group="issue_id", group_model=Fanout, enqueue=_enqueue, created_fields=("deliveries_created_at",)
+)
 
 
 @dataclass
@@ -151,7 +123,7 @@ def deliveries_send_chunk(*, issue_id, limit=None):
     """Claim a chunk of this issue's due pending deliveries and send them over one SMTP connection; queue a
     successor while due rows remain (so an emptied Redis costs nothing while a chunk is sending)."""
     now = timezone.now()
-    claim, ids = _claim(issue_id=issue_id, limit=limit or settings.SUBSCRIBERS_CHUNK_SIZE, now=now)
+    claim, ids = queue.claim(QUEUE, group_id=issue_id, limit=limit or settings.SUBSCRIBERS_CHUNK_SIZE, now=now)
     result = ChunkResult(claimed=len(ids))
     if not ids:
         return result
@@ -196,7 +168,7 @@ def deliveries_send_chunk(*, issue_id, limit=None):
             result.skipped += len(pks)
     if outgoing:
         _send(issue_id=issue_id, claim=claim, outgoing=outgoing, result=result)
-    if Delivery.objects.filter(issue_id=issue_id, status=DeliveryStatus.PENDING).filter(_due(timezone.now())).exists():
+    if queue.has_due(QUEUE, issue_id):
         enqueue_chunks(issue_id=issue_id, rows=1)
     return result
 
@@ -387,41 +359,12 @@ def _send(*, issue_id, claim, outgoing, result):
         # then puts them back, and fails a row that keeps killing its senders.
         try:
             sender.settle()
-            _record_failures(issue_id=issue_id, claim=claim, transient=transient, permanent=permanent, result=result)
+            queue.record_failures(
+                QUEUE, group_id=issue_id, claim_id=claim, transient=transient, permanent=permanent, result=result
+            )
             sender.close()
         except DB_ERRORS:  # the database is gone: the lease runs out and the periodic check puts them back
             logger.warning("issue %s: failures not recorded; the lease will run out", issue_id, exc_info=True)
-
-
-def _record_failures(*, issue_id, claim, transient, permanent, result):
-    now = timezone.now()
-    held = Delivery.objects.filter(claim=claim, status=DeliveryStatus.SENDING)
-    done = {"claim": None, "lease_until": None, "updated_at": now, "attempts": F("attempts") + 1}
-    for delivery, description in permanent:
-        held.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED, error=description, **done)
-        result.failed += 1
-    # Rows retried after different delays each get chunk tasks due at their own time: one task due at the
-    # shortest delay would find the later rows not yet due, and they would wait for the periodic check.
-    retry_rows = Counter()
-    for delivery, description in transient:
-        attempts = delivery.attempts + 1  # this try counted
-        if attempts >= settings.SUBSCRIBERS_MAX_ATTEMPTS:
-            held.filter(pk=delivery.pk).update(
-                status=DeliveryStatus.FAILED, error=f"{description} (after {attempts} attempts)", **done
-            )
-            result.failed += 1
-            continue
-        delay = backoff(attempts)
-        held.filter(pk=delivery.pk).update(
-            status=DeliveryStatus.PENDING,
-            error=description,
-            next_attempt_at=now + timedelta(seconds=delay),
-            **done,
-        )
-        retry_rows[delay] += 1
-        result.retry += 1
-    for delay, rows in sorted(retry_rows.items()):
-        enqueue_chunks(issue_id=issue_id, rows=rows, countdown=delay)
 
 
 def deliveries_check(*, now=None, dry_run=False):
@@ -452,51 +395,8 @@ def deliveries_check(*, now=None, dry_run=False):
         if not dry_run:
             deliveries_create_for_issue(issue_id=issue_id)  # which queues their chunk tasks
 
-    max_claims = 2 * settings.SUBSCRIBERS_MAX_ATTEMPTS
-    released = Counter()
-    with transaction.atomic():
-        expired = list(
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(status=DeliveryStatus.SENDING, lease_until__lt=now)
-            .values_list("pk", "issue_id", "claims")
-        )
-        last = [pk for pk, _, claims in expired if claims >= max_claims]
-        again = [pk for pk, _, claims in expired if claims < max_claims]
-        released.update(issue_id for _, issue_id, claims in expired if claims < max_claims)
-        report["released"], report["failed"] = len(again), len(last)
-        if not dry_run:
-            free = {"claim": None, "lease_until": None, "updated_at": now}
-            Delivery.objects.filter(pk__in=last).update(
-                status=DeliveryStatus.FAILED, error=f"abandoned by {max_claims} senders", **free
-            )
-            Delivery.objects.filter(pk__in=again).update(status=DeliveryStatus.PENDING, next_attempt_at=None, **free)
-
-    stall = now - timedelta(seconds=settings.SUBSCRIBERS_STALL)
-    waiting = (
-        Delivery.objects.filter(status=DeliveryStatus.PENDING)
-        .filter(_due(now))
-        .values("issue_id")
-        .annotate(rows=Count("id"))
-        .values_list("issue_id", "rows")
-        .order_by()
-    )
-    for issue_id, rows in waiting:
-        if issue_id in fanned_out:
-            continue
-        if issue_id not in released:
-            moved = Delivery.objects.filter(issue_id=issue_id).filter(
-                Q(updated_at__gte=stall) | Q(status=DeliveryStatus.SENDING, lease_until__gte=now)
-            )
-            if moved.exists() or Fanout.objects.filter(pk=issue_id, woken_at__gte=stall).exists():
-                continue
-            report["woken"] += 1
-        if not dry_run:
-            Fanout.objects.update_or_create(
-                issue_id=issue_id,
-                defaults={"woken_at": now},
-                create_defaults={"woken_at": now, "deliveries_created_at": now},
-            )
-            enqueue_chunks(issue_id=issue_id, rows=rows)
+    released = queue.release_expired(QUEUE, now=now, dry_run=dry_run, report=report)
+    queue.wake_stalled(QUEUE, now=now, dry_run=dry_run, report=report, released=released, skip=fanned_out)
     if any(report.values()):
         logger.info("delivery check: %s", report)
     return report
@@ -504,24 +404,7 @@ def deliveries_check(*, now=None, dry_run=False):
 
 def deliveries_retry_failed(*, issue_id, delivery_ids=None):
     """Put failed deliveries back in the queue (all of the issue's, or those given)."""
-    now = timezone.now()
-    with transaction.atomic():
-        failed = Delivery.objects.filter(issue_id=issue_id, status=DeliveryStatus.FAILED)
-        if delivery_ids is not None:
-            failed = failed.filter(pk__in=delivery_ids)
-        count = failed.update(
-            status=DeliveryStatus.PENDING,
-            attempts=0,
-            claims=0,
-            next_attempt_at=None,
-            claimed_at=None,
-            claim=None,
-            lease_until=None,
-            updated_at=now,
-        )
-        if count:
-            transaction.on_commit(lambda: enqueue_chunks(issue_id=issue_id, rows=count))
-    return count
+    return queue.retry_failed(QUEUE, group_id=issue_id, ids=delivery_ids)
 
 
 def fanout_confirmation(*, issue, by):

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from mailings.kinds import Kind, Outgoing, Recipient, register, unregister
-from mailings.models import Message, MessageStatus
+from mailings.models import DeliveryStatus, Message
 from mailings.services import batch_open, batch_send_chunk, messages_check, messages_claim
 from tests.subscribers.smtp import SmtpServer
 
@@ -65,7 +65,7 @@ def test_a_new_kind_is_delivered_exactly_once_through_smtp(
         assert batch_open(kind="note", key="7") == (batch, 0)  # a second run makes nothing
     assert batch_send_chunk(batch_id=batch.pk).claimed == 0
     assert smtp.count() == 2
-    assert set(batch.messages.values_list("status", flat=True)) == {MessageStatus.SENT}
+    assert set(batch.messages.values_list("status", flat=True)) == {DeliveryStatus.SENT}
 
 
 def test_a_message_whose_lease_ran_out_is_put_back_by_the_check_and_sent_once(note_kind, smtp, settings):
@@ -78,7 +78,7 @@ def test_a_message_whose_lease_ran_out_is_put_back_by_the_check_and_sent_once(no
 
     expired = now + timedelta(seconds=settings.SUBSCRIBERS_LEASE + 1)
     assert messages_check(now=expired) == {"released": 2, "failed": 0, "woken": 0}
-    assert set(Message.objects.filter(batch=batch).values_list("status", flat=True)) == {MessageStatus.PENDING}
+    assert set(Message.objects.filter(batch=batch).values_list("status", flat=True)) == {DeliveryStatus.PENDING}
     assert batch_send_chunk(batch_id=batch.pk).sent == 2
     assert batch_send_chunk(batch_id=batch.pk).claimed == 0
     assert smtp.count() == 2

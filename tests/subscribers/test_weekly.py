@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from mailings.models import Message, MessageStatus
+from mailings.models import DeliveryStatus, Message
 from mailings.schedule import latest_weekly_slot
 from mailings.services import batch_send_chunk
 from subscribers.models import Subscriber
@@ -115,7 +115,7 @@ def test_a_full_unsubscribe_stops_a_news_flash_already_queued(readers, researche
     subscriber_unsubscribe(subscriber_id=readers["jiangsu"].pk)
     assert batch_send_chunk(batch_id=batch.pk).skipped == 1
     assert smtp.count() == 0
-    assert Message.objects.get(batch=batch).status == MessageStatus.SKIPPED
+    assert Message.objects.get(batch=batch).status == DeliveryStatus.SKIPPED
 
 
 def test_the_preference_centre_switches_it_on_and_the_dry_run_counts(readers, researcher, client):
