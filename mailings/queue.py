@@ -40,6 +40,18 @@ def queue_chunks(task, group_id, rows, countdown=None):
     return True
 
 
+@dataclass
+class ChunkResult:
+    """What a chunk did with the rows it claimed."""
+
+    claimed: int = 0
+    sent: int = 0
+    skipped: int = 0
+    retry: int = 0
+    failed: int = 0
+    lost: int = 0  # rows whose lease ran out while this chunk held them (another sender has them now)
+
+
 @dataclass(frozen=True)
 class Queue:
     model: type

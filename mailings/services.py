@@ -13,7 +13,6 @@ marks) on the same design; this engine serves every other batch."""
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -26,7 +25,7 @@ from django.utils import timezone
 from mailings import queue
 from mailings.kinds import kind_of
 from mailings.models import Batch, DeliveryStatus, Message
-from mailings.queue import Queue
+from mailings.queue import ChunkResult, Queue
 from mailings.transport import classify_error, is_disconnect, smtp_timeout
 
 logger = logging.getLogger(__name__)
@@ -78,16 +77,6 @@ QUEUE = Queue(model=Message, group="batch_id", group_model=Batch, enqueue=_enque
 def messages_claim(*, batch_id, limit, now):
     """Take up to ``limit`` due pending messages under a new lease. Returns the claim's id and the rows' ids."""
     return queue.claim(QUEUE, group_id=batch_id, limit=limit, now=now)
-
-
-@dataclass
-class ChunkResult:
-    claimed: int = 0
-    sent: int = 0
-    skipped: int = 0
-    retry: int = 0
-    failed: int = 0
-    lost: int = 0  # rows whose lease ran out while this chunk held them (another sender has them now)
 
 
 def batch_send_chunk(*, batch_id, limit=None):

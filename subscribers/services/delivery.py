@@ -5,7 +5,6 @@ import contextlib
 import logging
 import select
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 
 import psycopg
@@ -21,7 +20,7 @@ from django.utils.translation import gettext as _
 from issues.models import Issue, IssueEvent, IssueStatus
 from issues.selectors import issue_data
 from mailings import queue
-from mailings.queue import BROKER_ERRORS, Queue
+from mailings.queue import BROKER_ERRORS, ChunkResult, Queue
 from mailings.transport import classify_error, is_disconnect, smtp_timeout
 from subscribers.digests import DigestRenderer, personalise, personalise_wire
 from subscribers.models import (
@@ -107,16 +106,6 @@ def _enqueue(issue_id, rows, countdown=None):
 QUEUE = Queue(
     model=Delivery, group="issue_id", group_model=Fanout, enqueue=_enqueue, created_fields=("deliveries_created_at",)
 )
-
-
-@dataclass
-class ChunkResult:
-    claimed: int = 0
-    sent: int = 0
-    skipped: int = 0
-    retry: int = 0
-    failed: int = 0
-    lost: int = 0  # rows whose lease ran out while this chunk held them (another sender has them now)
 
 
 def deliveries_send_chunk(*, issue_id, limit=None):
