@@ -130,3 +130,22 @@ def test_the_preference_centre_switches_it_on_and_the_dry_run_counts(readers, re
     assert weekly_send(now=next_monday(), dry_run=True) == {readers["jiangsu"].pk: 1, subscriber.pk: 1}
     assert not Message.objects.exists()
     call_command("send_weekly", "--dry-run")
+
+
+@pytest.mark.parametrize("readers_count", [1, 4])
+def test_a_chunk_of_news_flashes_costs_the_same_queries_plus_one_mark_per_message(
+    readers_count, researcher, smtp, django_assert_num_queries
+):
+    for n in range(readers_count):
+        weekly_subscriber(f"r{n}@example.org", provinces=[JIANGSU], themes=["cross-province"])
+    ready_entry(researcher, regions=[JIANGSU], themes=["cross-province"])
+    ready_entry(researcher, regions=[JIANGSU])
+    batch, made = weekly_send(now=next_monday())
+    assert made == readers_count
+    # the claim (savepoint, select, update, release), the batch, its messages, the kind's subscribers and
+    # entries with their tags (4), one mark per message, and the look for rows still due.
+    with django_assert_num_queries(CHUNK_QUERIES + readers_count):
+        assert batch_send_chunk(batch_id=batch.pk).sent == readers_count
+
+
+CHUNK_QUERIES = 12
