@@ -18,10 +18,12 @@ class Recipient:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """What a message is sent with: the trio's template context and extra headers (List-Unsubscribe …)."""
+    """What a message is sent with: the trio's template context and extra headers (List-Unsubscribe …); a kind
+    whose mails come in variants (a confirmation, or "you are subscribed already") names the variant's trio."""
 
     context: dict
     headers: dict = field(default_factory=dict)
+    templates: str | None = None  # another trio's folder than the kind's
 
 
 @dataclass(frozen=True)

@@ -116,9 +116,9 @@ def message_id(batch, message):
     return f"<dgd-{batch.kind}-b{batch.pk}-m{message.pk}@{domain}>"
 
 
-def _templates(kind):
-    """The kind's template trio, compiled once per chunk."""
-    return {part: get_template(f"{kind.templates}/{part}") for part in ("subject.txt", "body.txt", "body.html")}
+def _templates(folder):
+    """A template trio, compiled once per chunk."""
+    return {part: get_template(f"{folder}/{part}") for part in ("subject.txt", "body.txt", "body.html")}
 
 
 def _email(*, batch, kind, message, outgoing, templates, connection):
@@ -170,7 +170,7 @@ def _mark_sent(pk):
 
 def _send(*, batch, kind, claim, outgoing, result):
     connection = get_connection(fail_silently=False, timeout=smtp_timeout())
-    templates = _templates(kind)
+    trios = {}
     held = _Held(claim=claim, ids=[message.pk for message, _ in outgoing])
     transient, permanent = [], []
     try:
@@ -179,6 +179,8 @@ def _send(*, batch, kind, claim, outgoing, result):
                 result.lost += 1
                 continue
             try:
+                folder = ready.templates or kind.templates
+                templates = trios[folder] = trios.get(folder) or _templates(folder)
                 email = _email(
                     batch=batch, kind=kind, message=message, outgoing=ready, templates=templates, connection=connection
                 )

@@ -27,11 +27,12 @@ def check_deliveries():
     return services.deliveries_check()
 
 
-@shared_task(ignore_result=True)
-def send_subscriber_mail(subscriber_id, preferences, request_id=None):
-    """The confirmation mail for a subscription request (not acks_late: a re-run would mail twice)."""
+@shared_task(**DELIVERY_TASK)
+def send_subscriber_mail(subscriber_id, preferences, request_id=None, key=None):
+    """The mail of a subscription request: a batch of the mail engine under ``key``, made once (a re-run
+    makes nothing, so the task is acknowledged late like the deliveries)."""
     return services.subscriber_send_confirmation(
-        subscriber_id=subscriber_id, preferences=preferences, request_id=request_id
+        subscriber_id=subscriber_id, preferences=preferences, request_id=request_id, key=key
     )
 
 

@@ -1,5 +1,5 @@
 """Writes of the subscribers app, one module per seam: ``subscriptions`` (double opt-in, preferences, leaving),
-``csv_import``, ``templating`` (the confirmation mails), ``transport`` (SMTP for the digests) and ``delivery``
+``csv_import``, ``transport`` (SMTP for the digests) and ``delivery``
 (the digests' fan-out, chunks, leases, retries and the periodic check). The public names are here too, so
 ``from subscribers import services`` and ``services.deliveries_check`` keep working."""
 
@@ -32,7 +32,6 @@ from subscribers.services.subscriptions import (
     subscriber_update_preferences,
     subscriber_weekly_off,
 )
-from subscribers.services.templating import send_templated_mail
 from subscribers.services.transport import _sendmail_wire
 
 __all__ = [
@@ -54,7 +53,6 @@ __all__ = [
     "fanout_confirmation",
     "fanout_start",
     "normalise_email",
-    "send_templated_mail",
     "subscriber_confirm",
     "subscriber_erase",
     "subscriber_from_manage_token",

@@ -4,15 +4,15 @@ unsubscribing and erasing."""
 import contextlib
 import logging
 import unicodedata
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
+from mailings.services import batch_open
 from policies.models import Region, RegionKind, Theme
-from subscribers.digests import absolute, personal_links
 from subscribers.models import (
     ConfirmationRequest,
     Delivery,
@@ -24,8 +24,7 @@ from subscribers.models import (
 from subscribers.selectors import (
     confirmation_request_refusal,
 )
-from subscribers.services.templating import send_templated_mail
-from subscribers.tokens import BadToken, confirm_token, new_nonce, read_confirm_token, read_manage_token
+from subscribers.tokens import BadToken, new_nonce, read_confirm_token, read_manage_token
 
 logger = logging.getLogger(__name__)
 
@@ -116,35 +115,23 @@ def _confirmation_request_create(*, subscriber, preferences):
 
 
 def _enqueue_subscriber_mail(subscriber_id, preferences, request_id=None):
+    """Queue the subscription mail under a key of its own: the task may run twice, the mail goes once."""
     from subscribers.tasks import send_subscriber_mail
 
-    send_subscriber_mail.delay(subscriber_id, preferences, request_id)
+    send_subscriber_mail.delay(subscriber_id, preferences, request_id, uuid.uuid4().hex)
 
 
-def subscriber_send_confirmation(*, subscriber_id, preferences, request_id=None):
+def subscriber_send_confirmation(*, subscriber_id, preferences, request_id=None, key=None):
     """The confirmation mail for the request ``request_id`` (one is made for ``preferences`` when none is given),
-    or, for a confirmed address, a mail with its preference-centre link."""
-    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
-    if subscriber is None:
-        return None
-    links = personal_links(subscriber.pk)
-    if subscriber.is_confirmed:
-        kind, context = "already", {"manage_url": links["manage"]}
-    else:
-        request = subscriber.confirmation_requests.filter(pk=request_id).first() if request_id else None
-        if request is None:
-            request = _confirmation_request_create(subscriber=subscriber, preferences=preferences)
-        token = confirm_token(request.nonce)
-        kind = "confirm"
-        context = {
-            "confirm_url": absolute(reverse("subscribers:confirm", args=[token])),
-            "days": settings.SUBSCRIBERS_CONFIRM_MAX_AGE // 86400,
-        }
-    # A confirmation greets no one by name: the name is whatever a stranger typed for this address, and a mail
-    # from the institute must not carry a stranger's text (a phishing line, a link) to the address's owner.
-    context |= {"subscriber": subscriber, "name": subscriber.name if subscriber.is_confirmed else ""}
-    send_templated_mail(f"email/subscribers/{kind}", context, to=subscriber.email)
-    return kind
+    or, for a confirmed address, a mail with its preference-centre link: a batch of the mail engine (kind
+    ``subscription``, ``subscribers.confirmations``) under ``key``, made once. Returns which mail (``confirm``,
+    ``already``), or None when the subscriber is gone or the batch was made before."""
+    from subscribers.confirmations import KIND
+
+    params = {"subscriber_id": subscriber_id, "preferences": preferences, "request_id": request_id}
+    batch, made = batch_open(kind=KIND, key=key or uuid.uuid4().hex, params=params)
+    message = batch.messages.first() if made else None
+    return message.payload["mail"] if message else None
 
 
 def subscriber_confirm(*, token):
