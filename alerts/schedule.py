@@ -1,24 +1,16 @@
 """When each frequency is due: 即时 on every run (every ALERTS_INSTANT_INTERVAL), 每日 at 08:00 Asia/Shanghai,
-每周 on Monday at 08:00. A daily or weekly alert is due when its last window ended before the latest such
-slot, so a run that was missed is made up by the next, and a second run at the same slot sends nothing."""
-
-import datetime
-import zoneinfo
+每周 on Monday at 08:00 (the slots of ``mailings.schedule``, which the subscribers' weekly 快讯 keeps too). A
+daily or weekly alert is due when its last window ended before the latest such slot, so a run that was missed
+is made up by the next, and a second run at the same slot sends nothing."""
 
 from alerts.models import Frequency
+from mailings.schedule import TIME_ZONE, latest_daily_slot, latest_weekly_slot
 
-TIME_ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
-SEND_HOUR = 8
+__all__ = ["TIME_ZONE", "latest_slot"]
 
 
 def latest_slot(frequency, now):
     """The latest scheduled time at or before ``now`` for ``frequency``; None for instant (always due)."""
     if frequency == Frequency.INSTANT:
         return None
-    local = now.astimezone(TIME_ZONE)
-    slot = local.replace(hour=SEND_HOUR, minute=0, second=0, microsecond=0)
-    if slot > local:
-        slot -= datetime.timedelta(days=1)
-    if frequency == Frequency.WEEKLY:
-        slot -= datetime.timedelta(days=slot.weekday())  # back to Monday
-    return slot
+    return latest_weekly_slot(now) if frequency == Frequency.WEEKLY else latest_daily_slot(now)

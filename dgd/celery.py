@@ -29,6 +29,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=0, hour=8, day_of_week="mon"),
         "args": ["weekly"],
     },
+    # The subscribers' weekly 快讯 (subscribers/weekly.py, docs/subscribers.md), beside the weekly alerts: one batch
+    # per Monday slot, made once, so a repeated or late run mails no one twice.
+    "subscribers-weekly": {
+        "task": "subscribers.tasks.send_weekly",
+        "schedule": crontab(minute=0, hour=8, day_of_week="mon"),
+    },
     # Wagtail's publish_scheduled pattern: no long-countdown tasks, a minute's tick publishes what is due.
     "publish-due-issues": {"task": "issues.tasks.publish_due_issues", "schedule": 60.0},
     # The researchers' inbox (sources/, docs/sources.md): every minute, the watched sources that are due, one
@@ -39,6 +45,13 @@ app.conf.beat_schedule = {
     # A check still queued when the next is due is dropped (expires).
     "check-deliveries": {
         "task": "subscribers.tasks.check_deliveries",
+        "schedule": _check_interval,
+        "options": {"expires": _check_interval},
+    },
+    # The generic engine's keeper (mailings.services.messages_check, docs/delivery.md): the same for every batch
+    # that is not an issue's digest (the 快讯, …).
+    "check-mailings": {
+        "task": "mailings.tasks.check_messages",
         "schedule": _check_interval,
         "options": {"expires": _check_interval},
     },

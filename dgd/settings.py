@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "accounts",  # after axes: it extends axes' admin
     "csp",
     "dgd",  # the project's own app: the staff roles after every migrate (dgd.apps)
+    "mailings",  # the delivery engine every kind of mail rides on
     "policies",
     "practices",
     "issues",

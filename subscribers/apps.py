@@ -8,6 +8,7 @@ class SubscribersConfig(AppConfig):
 
     def ready(self):
         from issues.signals import issue_published
+        from subscribers import confirmations, weekly  # noqa: F401 (their kinds of mail, registered)
         from subscribers.receivers import on_issue_published
 
         issue_published.connect(on_issue_published, dispatch_uid="subscribers.fan_out_on_publish")

@@ -31,6 +31,14 @@ class PreferencesForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     scope = forms.ChoiceField(label=_("Receive"), choices=Scope.choices, initial=Scope.WHOLE, widget=forms.RadioSelect)
+    weekly = forms.BooleanField(
+        label=_("Also send me a weekly news flash"),
+        required=False,
+        help_text=_(
+            "Every Monday, the entries newly added to the library that match your provinces and themes (all new "
+            "entries if you choose none); no mail in a week with nothing new."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,6 +59,7 @@ class PreferencesForm(forms.Form):
             "provinces": [region.code for region in data["provinces"]],
             "themes": [theme.slug for theme in data["themes"]],
             "scope": data["scope"],
+            "weekly": data["weekly"],
         }
 
 
@@ -70,7 +79,7 @@ class SubscribeForm(PreferencesForm):
     # A field people do not see: bots fill it in, and are then told the same as everyone else.
     website = forms.CharField(required=False, widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}))
 
-    field_order = ["email", "name", "organisation", "provinces", "themes", "scope", "consent"]
+    field_order = ["email", "name", "organisation", "provinces", "themes", "scope", "weekly", "consent"]
 
     def clean_email(self):
         """The canonical address (``normalise_email``), which must itself be a plain address: a quoted or

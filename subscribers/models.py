@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from issues.models import Issue
+from mailings.models import DeliveryStatus, Queued  # noqa: F401 (the digests' states are every queued mail's)
 from policies.models import Region, RegionKind, Theme
 
 
@@ -38,6 +39,10 @@ class SubscriberQuerySet(models.QuerySet):
             models.Q(paused_until__isnull=True) | models.Q(paused_until__lte=timezone.now())
         )
 
+    def weekly_readers(self):
+        """Confirmed subscribers (not paused) who chose the weekly 快讯 besides the digest."""
+        return self.confirmed().filter(weekly=True)
+
 
 class Subscriber(models.Model):
     email = models.EmailField(_("email"), max_length=254, unique=True)
@@ -52,6 +57,11 @@ class Subscriber(models.Model):
     )
     themes = models.ManyToManyField(Theme, verbose_name=_("themes"), blank=True, related_name="subscribers")
     scope = models.CharField(_("receive"), max_length=10, choices=Scope.choices, default=Scope.WHOLE)
+    weekly = models.BooleanField(
+        _("weekly news flash"),
+        default=False,
+        help_text=_("Also mail, every Monday, the new library entries matching the provinces and themes."),
+    )
     status = models.CharField(
         _("status"), max_length=12, choices=SubscriberStatus.choices, default=SubscriberStatus.PENDING, db_index=True
     )
@@ -122,40 +132,16 @@ class ConfirmationRequest(models.Model):
         return f"{self.subscriber} @ {self.created_at:%Y-%m-%d %H:%M}"
 
 
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    SENDING = "sending", _("Sending")
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed")
-    SKIPPED = "skipped", _("Skipped")
-
-
-class Delivery(models.Model):
+class Delivery(Queued):
     """One issue for one subscriber. Created once (unique pair); a chunk task claims it under a lease (``claim``,
     ``lease_until``, renewed while the chunk is sending), then marks it sent the moment the SMTP server accepted
-    it. A lease that runs out (a dead worker) puts the row back to pending."""
+    it. A lease that runs out (a dead worker) puts the row back to pending. Its delivery fields are every queued
+    mail's (``mailings.models.Queued``)."""
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("issue"))
     subscriber = models.ForeignKey(
         Subscriber, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("subscriber")
     )
-    status = models.CharField(
-        _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
-    )
-    attempts = models.PositiveSmallIntegerField(
-        _("attempts"), default=0, help_text=_("Times the message was handed to the SMTP server.")
-    )
-    claims = models.PositiveSmallIntegerField(
-        _("claims"), default=0, help_text=_("Times a sender took the row (a dead sender's claim counts too).")
-    )
-    error = models.TextField(_("error"), blank=True)
-    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
-    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
-    claim = models.UUIDField(_("claim"), null=True, blank=True)
-    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -2,23 +2,9 @@
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
+from mailings.tasks import DELIVERY_TASK
 from subscribers import services
-
-# The delivery tasks are idempotent (a claim takes only pending rows; creating deliveries twice creates nothing
-# the second time), so they are acknowledged late and given back to the queue when their worker process dies;
-# a lost database connection retries them with backoff. The periodic check stands behind all of them.
-DELIVERY_TASK = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "ignore_result": True,
-    "autoretry_for": (OperationalError, InterfaceError),
-    "retry_backoff": 2,
-    "retry_backoff_max": 30,
-    "retry_jitter": True,
-    "max_retries": 10,
-}
 
 
 @shared_task(**DELIVERY_TASK)
@@ -41,9 +27,19 @@ def check_deliveries():
     return services.deliveries_check()
 
 
-@shared_task(ignore_result=True)
-def send_subscriber_mail(subscriber_id, preferences, request_id=None):
-    """The confirmation mail for a subscription request (not acks_late: a re-run would mail twice)."""
+@shared_task(**DELIVERY_TASK)
+def send_subscriber_mail(subscriber_id, preferences, request_id=None, key=None):
+    """The mail of a subscription request: a batch of the mail engine under ``key``, made once (a re-run
+    makes nothing, so the task is acknowledged late like the deliveries)."""
     return services.subscriber_send_confirmation(
-        subscriber_id=subscriber_id, preferences=preferences, request_id=request_id
+        subscriber_id=subscriber_id, preferences=preferences, request_id=request_id, key=key
     )
+
+
+@shared_task(ignore_result=True)
+def send_weekly():
+    """Monday 08:00 (dgd/celery.py): the week's 快讯 batch, made once; a repeated run makes nothing."""
+    from subscribers.weekly import weekly_send
+
+    _batch, made = weekly_send()
+    return made

@@ -12,4 +12,5 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("fewer/<str:token>/", views.fewer, name="fewer"),
     path("erase/<str:token>/", views.erase, name="erase"),
+    path("weekly-off/<str:token>/", views.weekly_off, name="weekly_off"),
 ]

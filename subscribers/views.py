@@ -19,7 +19,7 @@ from subscribers.forms import PreferencesForm, SubscribeForm
 from subscribers.models import Scope, Subscriber
 from subscribers.ratelimit import over_limit
 from subscribers.selectors import confirmation_request_from_token, subscriber_preferences
-from subscribers.tokens import BadToken, StaleToken, UsedToken, manage_token, read_manage_token
+from subscribers.tokens import BadToken, StaleToken, UsedToken, manage_token, read_manage_token, read_weekly_token
 
 
 def _bad_token(request, error=None):
@@ -97,6 +97,7 @@ def manage(request, token):
                 "provinces": preferences["provinces"],
                 "themes": preferences["themes"],
                 "scope": subscriber.scope,
+                "weekly": subscriber.weekly,
             }
         )
     context = {"form": form, "subscriber": subscriber, "token": token, "has_preferences": _has_preferences(subscriber)}
@@ -183,6 +184,25 @@ def unsubscribe(request, token):
         return _bad_token(request)
     context = {"token": token, "subscriber": subscriber, "has_preferences": _has_preferences(subscriber)}
     return render(request, "subscribers/unsubscribe.html", context)
+
+
+@csrf_exempt  # RFC 8058: the 快讯's one-click POST comes from a mail client, with no cookie and no CSRF token
+@never_cache
+@require_http_methods(["GET", "POST"])
+def weekly_off(request, token):
+    """The 快讯's unsubscribe link: a GET shows the button (a link scanner changes nothing), its POST switches the
+    weekly mail off; the monthly digest goes on."""
+    try:
+        subscriber_id = read_weekly_token(token)
+    except BadToken:
+        return _bad_token(request)
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None:  # erased
+        return _bad_token(request)
+    context = {"token": token, "manage_token": manage_token(subscriber_id), "done": request.method == "POST"}
+    if request.method == "POST":
+        services.subscriber_weekly_off(subscriber_id=subscriber_id)
+    return render(request, "subscribers/weekly_off.html", context)
 
 
 def _has_preferences(subscriber):

@@ -15,10 +15,23 @@ pytestmark = pytest.mark.embedded
 ROOT = Path(__file__).resolve().parent.parent
 
 # Lowest first. The project package's modules other than its roof (URLs, WSGI/ASGI) are the floor everyone stands
-# on; then sign-in, the catalogue, practices (kinds of catalogue entry), the inbox of sources, issues (built from
-# catalogue entries), the library (reads catalogue and issues), subscribers (mail issues), alerts (mail
-# library filters), and demo (seeds them all).
-LAYERS = ["dgd", "accounts", "policies", "practices", "sources", "issues", "library", "subscribers", "alerts", "demo"]
+# on; then the mail engine (mailings: any kind of mail, exactly once; its kinds register from above), sign-in,
+# the catalogue, practices (kinds of catalogue entry), the inbox of sources, issues (built from catalogue
+# entries), the library (reads catalogue and issues), subscribers (mail issues), alerts (mail library filters),
+# and demo (seeds them all).
+LAYERS = [
+    "dgd",
+    "mailings",
+    "accounts",
+    "policies",
+    "practices",
+    "sources",
+    "issues",
+    "library",
+    "subscribers",
+    "alerts",
+    "demo",
+]
 # dgd's modules that wire every app together: above all of them.
 ROOF = {"dgd.urls", "dgd.wsgi", "dgd.asgi"}
 

@@ -207,3 +207,22 @@ def test_seed_subscribers_is_deterministic_and_varied():
     seed_subscribers(count=30, seed=3)
     again = Subscriber.objects.filter(source="demo").prefetch_related("provinces").order_by("email")
     assert [(s.scope, sorted(p.code for p in s.provinces.all())) for s in again] == first
+
+
+def test_a_subscription_mail_whose_task_runs_twice_goes_once(smtp, eager_celery, django_capture_on_commit_callbacks):
+    """The subscription mails ride on the mail engine: one batch per request, under the key drawn with it."""
+    subscriber = make_subscriber("twice@example.org", status=SubscriberStatus.PENDING)
+    preferences = {"scope": "whole", "provinces": [], "themes": []}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert (
+            services.subscriber_send_confirmation(subscriber_id=subscriber.pk, preferences=preferences, key="k1")
+            == "confirm"
+        )
+        assert (
+            services.subscriber_send_confirmation(subscriber_id=subscriber.pk, preferences=preferences, key="k1")
+            is None
+        )
+    (received,) = smtp.messages
+    assert received.rcpt == ["twice@example.org"]
+    assert "/subscribe/confirm/" in received.part("text/plain")
+    assert subscriber.confirmation_requests.count() == 1
