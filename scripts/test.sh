@@ -67,12 +67,14 @@ markers=()
 join() { local IFS="&"; echo "$*" | sed 's/&/ and /g'; }
 
 # The suite runs in TEST_WORKERS processes (pytest-xdist; default 3 on this 2-core kind of machine: a third of the
-# time goes to waiting on subprocesses, SMTP, browsers and sleeps, which a third process fills). Each file stays
-# on one worker (--dist loadfile): module-scoped servers and workers are started once. pytest-django gives each
-# worker a test database of its own (test_dgd_gw0, …). TEST_WORKERS=0 runs in one process.
+# time goes to waiting on subprocesses, SMTP, browsers and sleeps, which a third process fills). Tests go to
+# whichever worker is free (--dist loadgroup), but those marked with one xdist_group share a worker (a module
+# that flushes a Redis database of its own). pytest-django gives each worker a test database of its own
+# (test_dgd_gw0, …), and conftest puts the migrated state back after a test that commits, so no test depends on
+# what ran before it. TEST_WORKERS=0 runs in one process.
 workers=${TEST_WORKERS:-3}
 parallel=()
-[ "$workers" != 0 ] && parallel=(-n "$workers" --dist loadfile)
+[ "$workers" != 0 ] && parallel=(-n "$workers" --dist loadgroup)
 
 summaries=()
 # Run pytest, keep its closing line ("N passed, M deselected in T s") for the last line of the run.

@@ -64,7 +64,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
 def pytest_runtest_teardown(item, nextitem):
     """After a test that committed, the flush has emptied every table: put the migrated state back, rows and ids
     as they were. So each test starts from the migrated database whatever ran before it on its worker (under
-    pytest-xdist a worker takes whole files, so flushing tests come between the others, not after them all)."""
+    pytest-xdist a worker takes whichever test comes next, so flushing tests come between the others)."""
     result = yield
     if nextitem is not None and "state" in _MIGRATED and _flushes(item):
         from django.db import transaction

@@ -24,7 +24,8 @@ from tests.factories import UserFactory
 from tests.subscribers.helpers import publish_sample
 from tests.subscribers.smtp import SmtpServer
 
-pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+# One worker runs this module's tests (pytest-xdist's loadgroup): they share Redis database 11, which each flushes.
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("redis-11")]
 
 REDIS_URL = "redis://127.0.0.1:6379/11"  # this module's own database, flushed
 SUBSCRIBERS = 500
