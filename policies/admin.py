@@ -73,6 +73,24 @@ class RegionForm(forms.ModelForm):
         return cleaned
 
 
+def region_choices(field):
+    """A region form field (a select, an autocomplete) whose choices read 江苏省 · 南京市 · 鼓楼区, the path
+    loaded with each region in one query."""
+    if field is not None:
+        field.queryset = field.queryset.select_related("parent__parent")
+        field.label_from_instance = Region.path
+    return field
+
+
+class RegionListFilter(admin.RelatedOnlyFieldListFilter):
+    """The regions entries are tagged with, each named by its path (in one query)."""
+
+    def field_choices(self, field, request, model_admin):
+        tagged = model_admin.get_queryset(request).values("regions").order_by()
+        regions = Region.objects.filter(pk__in=tagged).select_related("parent__parent").order_by("code")
+        return [(region.pk, region.path()) for region in regions]
+
+
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
     """Provinces and GB/T 2260 regions are read-only but for an administrator; staff add the places GB/T 2260
@@ -82,10 +100,22 @@ class RegionAdmin(admin.ModelAdmin):
     form = RegionForm
     list_display = ["code", "name", "short_name", "kind", "parent", "aliases"]
     list_filter = ["kind"]
-    search_fields = ["name", "short_name", "aliases", "=code"]
+    # A term may name the region or the one above it: 南京 鼓楼 is 南京市's 鼓楼区 alone.
+    search_fields = ["name", "short_name", "aliases", "=code", "parent__name", "parent__short_name"]
     autocomplete_fields = ["parent"]
     ordering = ["code"]
     list_select_related = ["parent"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("parent__parent")
+
+    def autocomplete_label(self, region):
+        """What the admin's region autocompletes show (``dgd.admin_site``): the path, not the bare name."""
+        return region.path()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return region_choices(field) if db_field.name == "parent" else field
 
     def get_search_results(self, request, queryset, search_term):
         """Besides the names: pinyin initials (``jj`` → 靖江市, 晋江市 …), a code's leading digits (``3212``), and
@@ -189,7 +219,7 @@ class EntryAdmin(ImportJobAdminMixin, SafeExportAdminMixin, ImportExportModelAdm
 
     resource_classes = [EntryResource]
     list_display = ["display_title", "kind", "level", "region_tags", "theme_tags", "published_on", "status"]
-    list_filter = ["status", "kind", "level", ("regions", admin.RelatedOnlyFieldListFilter), "themes", "published_on"]
+    list_filter = ["status", "kind", "level", ("regions", RegionListFilter), "themes", "published_on"]
     search_fields = ["title", "issuer", "doc_number", "summary"]
     autocomplete_fields = ["regions", "themes", "partners", "interprets"]
     # The ready state changes only through the actions (entry_mark_ready / entry_mark_draft), never the form.
@@ -219,6 +249,8 @@ class EntryAdmin(ImportJobAdminMixin, SafeExportAdminMixin, ImportExportModelAdm
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "regions":
+            return region_choices(field)
         if db_field.name == "title" and field is not None:
             field.widget.attrs["class"] = "vTextField dgd-wide"  # long Chinese titles are read whole
         if db_field.name == "summary" and field is not None:
@@ -345,7 +377,7 @@ class KindAdmin(EntryAdmin):
     """The admin of one kind: the kind is fixed, so its field and filter go."""
 
     list_display = ["display_title", "level", "region_tags", "theme_tags", "published_on", "status"]
-    list_filter = ["status", "level", ("regions", admin.RelatedOnlyFieldListFilter), "themes", "published_on"]
+    list_filter = ["status", "level", ("regions", RegionListFilter), "themes", "published_on"]
     hidden = ["kind"]
 
     def get_fieldsets(self, request, obj=None):
