@@ -326,18 +326,23 @@ def library_count(criteria):
     rows = catalogue_rows(criteria)
     if connection.vendor != "postgresql" or rows.query.is_empty():
         return rows.count(), False
-    unfiltered = criteria == Criteria(sort=criteria.sort)
+    counted = _counted_facet(criteria, by="kinds")
+    if counted is not None:
+        # At most one region and one theme, kinds, levels and dates: the counts table's sums (every entry has
+        # one kind), exact, a few hundred rows read where a province's index holds 190,000 at a million entries.
+        return sum(counted.values()), False
     duplicates = len(criteria.regions) > 1 or len(criteria.themes) > 1
-    if not (criteria.keyword or unfiltered or duplicates):
-        # One walk of one index (a province, a theme, a pair, with dates, kind and level): exact and cheap.
-        # Unfiltered, a keyword, or several values: a count capped at EXACT_COUNT_LIMIT, then the estimate.
+    textual = bool(criteria.keyword or criteria.issuer)
+    if not (textual or duplicates):
+        # An issue: one walk of one index, exact and cheap.
         return rows.count(), False
+    # A keyword, an issuing body or several values: a count capped at EXACT_COUNT_LIMIT, then the estimate.
     estimate = _planner_rows(rows.order_by())
-    if criteria.keyword and estimate > EXACT_COUNT_LIMIT:
-        # Counting matches costs a heap visit (the vector) per row the other filters leave: when the planner
-        # expects many, count exactly only if those rows are few (counted, not estimated: the planner's
-        # figures for a small or churned table can be far off), else show its estimate.
-        others = rows_slice(replace(criteria, keyword="", tokens=()), limit=KEYWORD_EXACT_SCAN + 1)
+    if textual and estimate > EXACT_COUNT_LIMIT:
+        # Matching a text costs a heap visit (the vector, the entry's issuer) per row the other filters leave:
+        # when the planner expects many, count exactly only if those rows are few (counted, not estimated: the
+        # planner's figures for a small or churned table can be far off), else show its estimate.
+        others = rows_slice(replace(criteria, keyword="", tokens=(), issuer=""), limit=KEYWORD_EXACT_SCAN + 1)
         if len(others) > KEYWORD_EXACT_SCAN:
             return about(estimate), True
     exact = len(rows_slice(criteria, limit=EXACT_COUNT_LIMIT + 1))
