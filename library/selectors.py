@@ -18,7 +18,7 @@ from typing import NamedTuple
 from django.contrib.postgres.search import SearchQuery
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, ExpressionWrapper, F, IntegerField, Prefetch, Q, Sum, Value, When
+from django.db.models import Case, ExpressionWrapper, F, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import ExtractYear, Length, Replace
 from django.db.models.signals import post_delete, post_save
 
@@ -235,14 +235,44 @@ def _entry_ids(criteria):
 
 
 def entries_with_tags(ids):
-    """The entries of ``ids``, in that order, with their regions, themes and issues: a fixed number of
-    queries whatever the number of ids."""
-    issue_items = IssueEntry.objects.select_related("issue__series").order_by("issue__year", "issue__month")
-    entries = Entry.objects.filter(pk__in=ids).prefetch_related(
-        "regions", "themes", Prefetch("issue_items", queryset=issue_items)
-    )
-    by_id = {entry.pk: entry for entry in entries}
+    """The entries of ``ids``, in that order, with their regions, themes and issues: four queries whatever the
+    number of ids. ``entry.regions.all()`` (and the others) read what was loaded, as after ``prefetch_related``,
+    which is not used: it clones a filtered queryset per entry and relation, which cost more than the queries
+    on a page of 20 (docs/benchmarks.md)."""
+    if not ids:
+        return []
+    by_id = {entry.pk: entry for entry in Entry.objects.filter(pk__in=ids)}
+    tags = {
+        "regions": _by_entry(Region.objects.filter(entries__in=ids).annotate(tagged=F("entries"))),
+        "themes": _by_entry(Theme.objects.filter(entries__in=ids).annotate(tagged=F("entries"))),
+        "issue_items": _by_entry(
+            IssueEntry.objects.filter(entry_id__in=ids)
+            .select_related("issue__series")
+            .order_by("issue__year", "issue__month")
+            .annotate(tagged=F("entry_id"))
+        ),
+    }
+    models = {"regions": Region, "themes": Theme, "issue_items": IssueEntry}
+    for pk, entry in by_id.items():
+        entry._prefetched_objects_cache = {
+            name: _loaded(models[name], found.get(pk, [])) for name, found in tags.items()
+        }
     return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def _by_entry(queryset):
+    found = {}
+    for obj in queryset:
+        found.setdefault(obj.tagged, []).append(obj)
+    return found
+
+
+def _loaded(model, objects):
+    """A queryset that holds ``objects`` already (what ``prefetch_related`` leaves in an instance's cache)."""
+    queryset = model._default_manager.get_queryset()
+    queryset._result_cache = objects
+    queryset._prefetch_done = True
+    return queryset
 
 
 def parse_after(value):
