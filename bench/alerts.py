@@ -25,10 +25,9 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dgd.settings")
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.core.mail import get_connection  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, reset_queries  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from alerts.models import Alert, AlertMail, Frequency  # noqa: E402
@@ -115,13 +114,14 @@ def main():
 
     now = next_daily_run(timezone.now())
     mail = get_connection("django.core.mail.backends.locmem.EmailBackend")
-    settings.DEBUG = True  # count queries
-    reset_queries()
+    counted = []  # every query of the run (``connection.queries`` keeps only the last 9,000)
     start = time.perf_counter()
-    report = alerts_send(frequency=Frequency.DAILY, now=now, connection=mail)
+    with connection.execute_wrapper(
+        lambda execute, sql, params, many, context: counted.append(1) or execute(sql, params, many, context)
+    ):
+        report = alerts_send(frequency=Frequency.DAILY, now=now, connection=mail)
     seconds = time.perf_counter() - start
-    queries = len(connection.queries)
-    settings.DEBUG = False
+    queries = len(counted)
     mails = AlertMail.objects.filter(alert__saved_filter__user__in=users)
     entries = sum(mails.values_list("entry_count", flat=True))
     again = alerts_send(frequency=Frequency.DAILY, now=now + datetime.timedelta(hours=1), connection=mail)
