@@ -3,7 +3,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, Count, When
+from django.db.models import Case, Count, Q, When
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -100,8 +100,7 @@ class RegionAdmin(admin.ModelAdmin):
     form = RegionForm
     list_display = ["code", "name", "short_name", "kind", "parent", "aliases"]
     list_filter = ["kind"]
-    # A term may name the region or the one above it: 南京 鼓楼 is 南京市's 鼓楼区 alone.
-    search_fields = ["name", "short_name", "aliases", "=code", "parent__name", "parent__short_name"]
+    search_fields = ["name", "short_name", "aliases", "=code"]
     autocomplete_fields = ["parent"]
     ordering = ["code"]
     list_select_related = ["parent"]
@@ -118,14 +117,26 @@ class RegionAdmin(admin.ModelAdmin):
         return region_choices(field) if db_field.name == "parent" else field
 
     def get_search_results(self, request, queryset, search_term):
-        """Besides the names: pinyin initials (``jj`` → 靖江市, 晋江市 …), a code's leading digits (``3212``), and
-        the larger divisions first so that 苏州 offers 苏州市 before its districts."""
+        """Besides the names: pinyin initials (``jj`` → 靖江市, 晋江市 …), a code's leading digits (``3212``), a
+        name after the names of regions above it (``南京 鼓楼`` → 南京市's 鼓楼区 alone), and the larger divisions
+        first so that 苏州 offers 苏州市 before its districts."""
         term = search_term.strip()
         if term.isascii() and term.isalpha():
             results = queryset.filter(initials__startswith=term.lower())
             return self._ranked(results), False
         if term.isdigit():
             return self._ranked(queryset.filter(code__startswith=term)), False
+        *above, name = term.split() or [""]
+        if above:  # 南京 鼓楼: the region named last, under regions named by the words before it
+            results = queryset.filter(Q(name__contains=name) | Q(short_name__contains=name) | Q(aliases__contains=name))
+            for word in above:
+                results = results.filter(
+                    Q(parent__name__contains=word)
+                    | Q(parent__short_name__contains=word)
+                    | Q(parent__parent__name__contains=word)
+                    | Q(parent__parent__short_name__contains=word)
+                )
+            return self._ranked(results), False
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         return (self._ranked(results) if term else results), may_have_duplicates
 
