@@ -33,7 +33,7 @@ from django.utils import timezone  # noqa: E402
 from alerts.models import Alert, AlertMail, Frequency  # noqa: E402
 from alerts.schedule import TIME_ZONE  # noqa: E402
 from alerts.services import alerts_send  # noqa: E402
-from bench.library import database_version  # noqa: E402
+from bench.library import database_version, load_average  # noqa: E402
 from dgd.roles import RESEARCHER, SALES, ensure_roles  # noqa: E402
 from library.models import SavedFilter  # noqa: E402
 from policies.models import Entry, Region, Status, Theme  # noqa: E402
@@ -145,7 +145,8 @@ def write_report(args, line, mark_seconds):
             f"\n### Saved-filter alerts (bench/alerts.py) — {stamp} UTC\n\n"
             f"Machine: {platform.node()}, {cpu} cores, Python {platform.python_version()}, {database_version()}.\n"
             f"`python -m bench.alerts --entries {args.entries} --filters {args.filters} --ready {args.ready}`; "
-            f"marking the entries ready (entry_mark_ready, one call) took {mark_seconds:.1f} s.\n\n"
+            f"marking the entries ready (entry_mark_ready, one call) took {mark_seconds:.1f} s. Load average "
+            f"(1/5/15 min) at the end: {load_average()}.\n\n"
             f"- {line}\n"
         )
 
