@@ -69,9 +69,10 @@ def mail_templates():
     return {part: get_template(f"alerts/mail/{part}") for part in ("subject.txt", "body.txt", "body.html")}
 
 
-def alert_message(mail, *, connection=None, templates=None):
+def alert_message(mail, *, connection=None, templates=None, loaded=None):
+    """The mail as a message; ``loaded``: the run's entries read so far (``alerts.selectors.mail_entries``)."""
     templates = templates or mail_templates()
-    entries = mail_entries(mail, limit=MAIL_LIST_LIMIT)
+    entries = mail_entries(mail, limit=MAIL_LIST_LIMIT, loaded=loaded)
     context = mail_context(mail, entries)
     subject = " ".join(templates["subject.txt"].render(context).split())
     message = EmailMultiAlternatives(

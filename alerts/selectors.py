@@ -60,7 +60,15 @@ def feed_entries(saved_filter, *, now=None):
     return entries_with_tags(ids)
 
 
-def mail_entries(mail, *, limit=None):
-    """A recorded mail's entries, in the order it listed them, with their tags."""
+def mail_entries(mail, *, limit=None, loaded=None):
+    """A recorded mail's entries, in the order it listed them, with their tags. ``loaded`` (entry id → entry,
+    filled as it goes) keeps the entries of a run: the mails of one run list mostly the same few hundred new
+    entries, each read once instead of once per mail."""
     items = AlertMailEntry.objects.filter(mail=mail).order_by("position").values_list("entry_id", flat=True)
-    return entries_with_tags(list(items[:limit] if limit else items))
+    ids = list(items[:limit] if limit else items)
+    if loaded is None:
+        return entries_with_tags(ids)
+    missing = [pk for pk in ids if pk not in loaded]
+    if missing:
+        loaded.update((entry.pk, entry) for entry in entries_with_tags(missing))
+    return [loaded[pk] for pk in ids if pk in loaded]

@@ -202,21 +202,22 @@ def alerts_send(*, frequency, now=None, dry_run=False, connection=None):
         return report
     connection = connection or get_connection(fail_silently=False)
     templates = mail_templates()
+    loaded = {}  # the entries the run's mails list, each read once (they are mostly the same few hundred)
     try:
         for alert_id in dict.fromkeys([*mails_to_resend(now=now), *due]):
             mail = alert_claim(alert_id, now=now)
             if mail is not None:
-                alert_mail_send(mail, connection=connection, templates=templates, now=now, report=report)
+                alert_mail_send(mail, connection=connection, templates=templates, now=now, report=report, loaded=loaded)
     finally:
         connection.close()
     return report
 
 
-def alert_mail_send(mail, *, connection, templates, now, report):
+def alert_mail_send(mail, *, connection, templates, now, report, loaded=None):
     """Steps 2 and 3: send a claimed mail, then mark it sent (or leave it for a later run to retry). The
     connection stays open from one mail to the next (``send_messages`` opens it when it is not)."""
     try:
-        message = alert_message(mail, connection=connection, templates=templates)
+        message = alert_message(mail, connection=connection, templates=templates, loaded=loaded)
         connection.open()
         connection.send_messages([message])
     except (smtplib.SMTPException, OSError) as error:

@@ -124,14 +124,18 @@ def percentiles(samples):
 
 
 def timed(fn, runs, warm=2):
+    """p50 and p95 of the wall time, and the p50 of this process's CPU time (the view, the ORM and the
+    template, not PostgreSQL's share): on a shared machine the wall time grows with the load, the CPU time
+    much less."""
     for _ in range(warm):
         fn()
-    samples = []
+    samples, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
         samples.append((time.perf_counter() - start) * 1000)
-    return percentiles(samples)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+    return (*percentiles(samples), statistics.median(cpu))
 
 
 def get(client, url, params):
@@ -181,6 +185,7 @@ def main():
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
+    load_at_start = load_average()
 
     have = Entry.objects.count()
     seeded = None
@@ -196,10 +201,10 @@ def main():
     rows = []
     for name, url, params in CASES:
         url = url or f"/library/entry/{entry_id}/"
-        p50, p95 = timed(lambda url=url, params=params: get(client, url, params), args.runs)
+        p50, p95, cpu = timed(lambda url=url, params=params: get(client, url, params), args.runs)
         queries = count_queries(lambda url=url, params=params: get(client, url, params))
-        rows.append((f"{name} [{queries} queries]", p50, p95))
-        print(f"{name}: {p50:.1f} / {p95:.1f} ({queries} queries)", flush=True)
+        rows.append((f"{name} [{queries} queries]", p50, p95, cpu))
+        print(f"{name}: {p50:.1f} / {p95:.1f}, CPU {cpu:.1f} ({queries} queries)", flush=True)
     for name, params in FACETS:
 
         def cold(params=params):
@@ -254,10 +259,12 @@ def main():
         f"Machine: {platform.node()}, {os.cpu_count()} cores, {memory_gib():.0f} GiB, {platform.machine()}, "
         f"Python {platform.python_version()}, database {database_version()}. "
         f"Command: `make bench` (or `python -m bench.library --entries {args.entries}`). Server time of the whole "
-        f"view through Django's test client, warm, {args.runs} runs (exports 3); ms.\n",
-        "| what | p50 ms | p95 ms |",
-        "|---|---|---|",
-        *(f"| {name} | {p50:.1f} | {p95:.1f} |" for name, p50, p95 in rows),
+        f"view through Django's test client, warm, {args.runs} runs (exports 3); ms. CPU: the p50 of the Django "
+        f"process's CPU time per request (PostgreSQL's excluded). Load average (1/5/15 min) at the start "
+        f"{load_at_start}, at the end {load_average()}.\n",
+        "| what | p50 ms | p95 ms | CPU p50 ms |",
+        "|---|---|---|---|",
+        *(f"| {name} | {p50:.1f} | {p95:.1f} | {cpu:.1f} |" for name, p50, p95, cpu in rows),
     ]
     if seeded:
         lines.append(f"\nSeeding: `seed_demo --entries {seeded[0]} --seed 1` took {seeded[1]:.0f} s wall.")
@@ -275,6 +282,10 @@ def reindex_one():
     entries_reindex(entry_ids=[entry.pk])
     Entry.objects.filter(pk=entry.pk).update(published_on=entry.published_on)
     entries_reindex(entry_ids=[entry.pk])
+
+
+def load_average():
+    return " / ".join(f"{n:.1f}" for n in os.getloadavg())
 
 
 def memory_gib():

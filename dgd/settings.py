@@ -36,7 +36,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "dgd.admin_site.DgdAdminConfig",  # django.contrib.admin with labelled autocomplete results
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

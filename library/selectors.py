@@ -18,7 +18,7 @@ from typing import NamedTuple
 from django.contrib.postgres.search import SearchQuery
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, ExpressionWrapper, F, IntegerField, Prefetch, Q, Sum, Value, When
+from django.db.models import Case, ExpressionWrapper, F, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import ExtractYear, Length, Replace
 from django.db.models.signals import post_delete, post_save
 
@@ -235,14 +235,44 @@ def _entry_ids(criteria):
 
 
 def entries_with_tags(ids):
-    """The entries of ``ids``, in that order, with their regions, themes and issues: a fixed number of
-    queries whatever the number of ids."""
-    issue_items = IssueEntry.objects.select_related("issue__series").order_by("issue__year", "issue__month")
-    entries = Entry.objects.filter(pk__in=ids).prefetch_related(
-        "regions", "themes", Prefetch("issue_items", queryset=issue_items)
-    )
-    by_id = {entry.pk: entry for entry in entries}
+    """The entries of ``ids``, in that order, with their regions, themes and issues: four queries whatever the
+    number of ids. ``entry.regions.all()`` (and the others) read what was loaded, as after ``prefetch_related``,
+    which is not used: it clones a filtered queryset per entry and relation, which cost more than the queries
+    on a page of 20 (docs/benchmarks.md)."""
+    if not ids:
+        return []
+    by_id = {entry.pk: entry for entry in Entry.objects.filter(pk__in=ids)}
+    tags = {
+        "regions": _by_entry(Region.objects.filter(entries__in=ids).annotate(tagged=F("entries"))),
+        "themes": _by_entry(Theme.objects.filter(entries__in=ids).annotate(tagged=F("entries"))),
+        "issue_items": _by_entry(
+            IssueEntry.objects.filter(entry_id__in=ids)
+            .select_related("issue__series")
+            .order_by("issue__year", "issue__month")
+            .annotate(tagged=F("entry_id"))
+        ),
+    }
+    models = {"regions": Region, "themes": Theme, "issue_items": IssueEntry}
+    for pk, entry in by_id.items():
+        entry._prefetched_objects_cache = {
+            name: _loaded(models[name], found.get(pk, [])) for name, found in tags.items()
+        }
     return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def _by_entry(queryset):
+    found = {}
+    for obj in queryset:
+        found.setdefault(obj.tagged, []).append(obj)
+    return found
+
+
+def _loaded(model, objects):
+    """A queryset that holds ``objects`` already (what ``prefetch_related`` leaves in an instance's cache)."""
+    queryset = model._default_manager.get_queryset()
+    queryset._result_cache = objects
+    queryset._prefetch_done = True
+    return queryset
 
 
 def parse_after(value):
@@ -326,18 +356,31 @@ def library_count(criteria):
     rows = catalogue_rows(criteria)
     if connection.vendor != "postgresql" or rows.query.is_empty():
         return rows.count(), False
-    unfiltered = criteria == Criteria(sort=criteria.sort)
+    counted = _counted_facet(criteria, by="kinds")
+    if counted is not None:
+        # At most one region and one theme, kinds, levels and dates: the counts table's sums (every entry has
+        # one kind), exact, a few hundred rows read where a province's index holds 190,000 at a million entries.
+        return sum(counted.values()), False
     duplicates = len(criteria.regions) > 1 or len(criteria.themes) > 1
-    if not (criteria.keyword or unfiltered or duplicates):
-        # One walk of one index (a province, a theme, a pair, with dates, kind and level): exact and cheap.
-        # Unfiltered, a keyword, or several values: a count capped at EXACT_COUNT_LIMIT, then the estimate.
+    textual = bool(criteria.keyword or criteria.issuer)
+    if not (textual or duplicates):
+        # An issue: one walk of one index, exact and cheap.
         return rows.count(), False
+    if criteria.issuer and not criteria.keyword:
+        # The planner cannot tell how many issuers contain a name, and matching one costs a visit to the entry
+        # per row: counted when the other filters leave few rows, else estimated from the sample (its own copy
+        # of the issuing body), where a capped count walked 20,000 of 广东's rows for 人民政府.
+        others = rows_slice(replace(criteria, issuer=""), limit=KEYWORD_EXACT_SCAN + 1)
+        estimate = _sampled_count(criteria) if len(others) > KEYWORD_EXACT_SCAN else None
+        if estimate is not None:
+            return estimate, True
+    # A keyword, an issuing body or several values: a count capped at EXACT_COUNT_LIMIT, then the estimate.
     estimate = _planner_rows(rows.order_by())
-    if criteria.keyword and estimate > EXACT_COUNT_LIMIT:
-        # Counting matches costs a heap visit (the vector) per row the other filters leave: when the planner
-        # expects many, count exactly only if those rows are few (counted, not estimated: the planner's
-        # figures for a small or churned table can be far off), else show its estimate.
-        others = rows_slice(replace(criteria, keyword="", tokens=()), limit=KEYWORD_EXACT_SCAN + 1)
+    if textual and estimate > EXACT_COUNT_LIMIT:
+        # Matching a text costs a heap visit (the vector, the entry's issuer) per row the other filters leave:
+        # when the planner expects many, count exactly only if those rows are few (counted, not estimated: the
+        # planner's figures for a small or churned table can be far off), else show its estimate.
+        others = rows_slice(replace(criteria, keyword="", tokens=(), issuer=""), limit=KEYWORD_EXACT_SCAN + 1)
         if len(others) > KEYWORD_EXACT_SCAN:
             return about(estimate), True
     exact = len(rows_slice(criteria, limit=EXACT_COUNT_LIMIT + 1))
@@ -431,7 +474,7 @@ FACETS = {
         "policies_entry",
         "id",
         "t.issuer",
-        sampled="(SELECT e.issuer FROM policies_entry e WHERE e.id = sampled.entry_id)",
+        sampled="issuer",
     ),
 }
 ISSUERS_KEPT = 50  # the issuer facet keeps its most frequent names (the page shows 20)
@@ -514,17 +557,38 @@ FACET_SAMPLE_ROWS = 8000  # the sample buckets read are chosen for about this ma
 FACET_MIN_SAMPLE = 200  # fewer sampled matches than this (a set of under ~2,000): count them all instead
 
 
-def _sample_counts(criteria, *, facets, buckets):
-    """``(matches, {by: counts})``: how many sampled entries of the buckets below ``buckets`` match
-    (``CatalogueSample``: one compact row per entry, its tags as arrays), and the ``facets`` counted over them,
-    all in one scan of that small table."""
+def _sample_rows(criteria, buckets):
+    """The sampled entries of the buckets below ``buckets`` that match ``criteria``."""
     rows = CatalogueSample.objects.filter(sample__lt=buckets)
-    rows = _filtered(replace(criteria, regions=(), themes=()), rows)
+    rows = _filtered(replace(criteria, regions=(), themes=(), issuer=""), rows)
+    if criteria.issuer:  # the sample's own copy of the issuing body: no visit to the entry per sampled row
+        rows = rows.filter(issuer__icontains=criteria.issuer)
     if criteria.regions:
         rows = rows.filter(regions__overlap=list(criteria.regions))
     if criteria.themes:
         rows = rows.filter(themes__overlap=list(criteria.themes))
-    columns = ("entry_id", "published_on", "kind", "level", "provinces", "themes")
+    return rows
+
+
+COUNT_MIN_SAMPLE = 20  # sampled matches a page's estimated count rests on at least (±25 %, shown to one figure)
+
+
+def _sampled_count(criteria):
+    """The number of matches estimated from the sample: its first bucket (1 in 64 entries), else all six;
+    None when even they hold too few matches to go by."""
+    for buckets in (1, SAMPLE_TABLE_BUCKETS):
+        matches = _sample_rows(criteria, buckets).count()
+        if matches >= COUNT_MIN_SAMPLE:
+            return about(matches * SAMPLE_BUCKETS / buckets, sampled=matches)
+    return None
+
+
+def _sample_counts(criteria, *, facets, buckets):
+    """``(matches, {by: counts})``: how many sampled entries of the buckets below ``buckets`` match
+    (``CatalogueSample``: one compact row per entry, its tags as arrays), and the ``facets`` counted over them,
+    all in one scan of that small table."""
+    rows = _sample_rows(criteria, buckets)
+    columns = ("entry_id", "published_on", "kind", "level", "provinces", "themes", "issuer")
     sql, params = rows.order_by().values(*columns).query.sql_with_params()
     counting = []
     for by in facets:  # values as text: one UNION holds them all

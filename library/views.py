@@ -110,19 +110,6 @@ def _filter_request(request):
     return filterset, criteria, page, after, errors
 
 
-def _for_rows(entries):
-    """``entries`` with what their rows show computed once per request, not per row by the template: the
-    kind's and level's labels (in the request's language) and the entry page's address."""
-    kinds = {value: str(label) for value, label in Kind.choices}
-    levels = {value: str(label) for value, label in Level.choices}
-    url = reverse("library:entry", args=[987654321]).replace("987654321/", "")
-    for entry in entries:
-        entry.kind_label = kinds.get(entry.kind, entry.kind)
-        entry.level_label = levels.get(entry.level, entry.level)
-        entry.library_url = f"{url}{entry.pk}/"
-    return entries
-
-
 def _chips(request, filterset, criteria):
     """One chip per active filter value, each with the address of the filter without that one value (its ×)
     and the criteria that address gives (for the empty state's counts)."""
@@ -264,7 +251,6 @@ def _form_markup(criteria, filterset):
 def index(request):
     filterset, criteria, page, after, errors = _filter_request(request)
     results = selectors.library_page(criteria, page=page, after=after, per_page=selectors.PER_PAGE)
-    _for_rows(results.entries)
     if page > 1 and not results.entries:
         errors.append(_("There is nothing on page %(page)d of this list.") % {"page": page})
     count, approximate = selectors.library_count(criteria)
@@ -466,7 +452,7 @@ def entry_detail(request, pk):
         "library/entry_detail.html",
         {
             "entry": entry,
-            "related": _for_rows(selectors.related_entries(entry)),
+            "related": selectors.related_entries(entry),
             "back_query": _back_query(request),
             "criteria": LibraryFilter(request.GET or None).criteria(),  # the list's, for its keyword's marks
         },
@@ -501,7 +487,7 @@ def province_detail(request, code):
             "top_month": max((n for _month, n in summary["by_month"]), default=0),
             "by_city": by_city,
             "top_city": max((n for _code, _name, n in by_city), default=0),
-            "latest": _for_rows(latest.entries),
+            "latest": latest.entries,
         }
     )
     return render(request, "library/province_detail.html", context)

@@ -3,7 +3,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, Count, When
+from django.db.models import Case, Count, Q, When
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -73,6 +73,24 @@ class RegionForm(forms.ModelForm):
         return cleaned
 
 
+def region_choices(field):
+    """A region form field (a select, an autocomplete) whose choices read 江苏省 · 南京市 · 鼓楼区, the path
+    loaded with each region in one query."""
+    if field is not None:
+        field.queryset = field.queryset.select_related("parent__parent")
+        field.label_from_instance = Region.path
+    return field
+
+
+class RegionListFilter(admin.RelatedOnlyFieldListFilter):
+    """The regions entries are tagged with, each named by its path (in one query)."""
+
+    def field_choices(self, field, request, model_admin):
+        tagged = model_admin.get_queryset(request).values("regions").order_by()
+        regions = Region.objects.filter(pk__in=tagged).select_related("parent__parent").order_by("code")
+        return [(region.pk, region.path()) for region in regions]
+
+
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
     """Provinces and GB/T 2260 regions are read-only but for an administrator; staff add the places GB/T 2260
@@ -87,15 +105,38 @@ class RegionAdmin(admin.ModelAdmin):
     ordering = ["code"]
     list_select_related = ["parent"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("parent__parent")
+
+    def autocomplete_label(self, region):
+        """What the admin's region autocompletes show (``dgd.admin_site``): the path, not the bare name."""
+        return region.path()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return region_choices(field) if db_field.name == "parent" else field
+
     def get_search_results(self, request, queryset, search_term):
-        """Besides the names: pinyin initials (``jj`` → 靖江市, 晋江市 …), a code's leading digits (``3212``), and
-        the larger divisions first so that 苏州 offers 苏州市 before its districts."""
+        """Besides the names: pinyin initials (``jj`` → 靖江市, 晋江市 …), a code's leading digits (``3212``), a
+        name after the names of regions above it (``南京 鼓楼`` → 南京市's 鼓楼区 alone), and the larger divisions
+        first so that 苏州 offers 苏州市 before its districts."""
         term = search_term.strip()
         if term.isascii() and term.isalpha():
             results = queryset.filter(initials__startswith=term.lower())
             return self._ranked(results), False
         if term.isdigit():
             return self._ranked(queryset.filter(code__startswith=term)), False
+        *above, name = term.split() or [""]
+        if above:  # 南京 鼓楼: the region named last, under regions named by the words before it
+            results = queryset.filter(Q(name__contains=name) | Q(short_name__contains=name) | Q(aliases__contains=name))
+            for word in above:
+                results = results.filter(
+                    Q(parent__name__contains=word)
+                    | Q(parent__short_name__contains=word)
+                    | Q(parent__parent__name__contains=word)
+                    | Q(parent__parent__short_name__contains=word)
+                )
+            return self._ranked(results), False
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         return (self._ranked(results) if term else results), may_have_duplicates
 
@@ -189,7 +230,7 @@ class EntryAdmin(ImportJobAdminMixin, SafeExportAdminMixin, ImportExportModelAdm
 
     resource_classes = [EntryResource]
     list_display = ["display_title", "kind", "level", "region_tags", "theme_tags", "published_on", "status"]
-    list_filter = ["status", "kind", "level", ("regions", admin.RelatedOnlyFieldListFilter), "themes", "published_on"]
+    list_filter = ["status", "kind", "level", ("regions", RegionListFilter), "themes", "published_on"]
     search_fields = ["title", "issuer", "doc_number", "summary"]
     autocomplete_fields = ["regions", "themes", "partners", "interprets"]
     # The ready state changes only through the actions (entry_mark_ready / entry_mark_draft), never the form.
@@ -220,6 +261,8 @@ class EntryAdmin(ImportJobAdminMixin, SafeExportAdminMixin, ImportExportModelAdm
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "regions":
+            return region_choices(field)
         if db_field.name == "title" and field is not None:
             field.widget.attrs["class"] = "vTextField dgd-wide"  # long Chinese titles are read whole
         if db_field.name == "summary" and field is not None:
@@ -346,7 +389,7 @@ class KindAdmin(EntryAdmin):
     """The admin of one kind: the kind is fixed, so its field and filter go."""
 
     list_display = ["display_title", "level", "region_tags", "theme_tags", "published_on", "status"]
-    list_filter = ["status", "level", ("regions", admin.RelatedOnlyFieldListFilter), "themes", "published_on"]
+    list_filter = ["status", "level", ("regions", RegionListFilter), "themes", "published_on"]
     hidden = ["kind"]
 
     def get_fieldsets(self, request, obj=None):

@@ -496,9 +496,10 @@ def _copy_postgresql(rows, region_rows, theme_rows, pair_rows):
         )
         cursor.execute(
             "INSERT INTO policies_cataloguesample "
-            "(entry_id, published_on, kind, level, sample, vector, regions, provinces, themes) "
-            "SELECT entry_id, published_on, kind, level, sample, array_to_tsvector(tokens::text[]), "
-            "regions::int[], provinces::int[], themes::int[] FROM catalogue_tokens WHERE sample < %s ORDER BY sample",
+            "(entry_id, published_on, kind, level, sample, vector, regions, provinces, themes, issuer) "
+            "SELECT t.entry_id, t.published_on, t.kind, t.level, t.sample, array_to_tsvector(t.tokens::text[]), "
+            "t.regions::int[], t.provinces::int[], t.themes::int[], e.issuer FROM catalogue_tokens t "
+            "JOIN policies_entry e ON e.id = t.entry_id WHERE t.sample < %s ORDER BY t.sample",
             [SAMPLE_TABLE_BUCKETS],
         )
         # TRUNCATE, not DELETE: inside one long transaction (a bulk load) deleted rows would stay, to be scanned
@@ -554,7 +555,10 @@ _SNAPSHOT_TABLES = (
     (CatalogueRegion, ("region_id", "is_province", "published_on", "kind", "level")),
     (CatalogueTheme, ("theme_id", "published_on", "kind", "level")),
     (CatalogueRegionTheme, ("region_id", "theme_id", "is_province", "published_on", "kind", "level")),
-    (CatalogueSample, ("sample", "vector", "regions", "provinces", "themes", "published_on", "kind", "level")),
+    (
+        CatalogueSample,
+        ("sample", "vector", "regions", "provinces", "themes", "published_on", "kind", "level", "issuer"),
+    ),
 )
 
 

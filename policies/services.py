@@ -100,11 +100,7 @@ def region_suggestions(*, entry):
 
 def region_path(region):
     """靖江市 → 江苏省泰州市靖江市: a region named with the regions above it (one query per level)."""
-    names = []
-    while region is not None:
-        names.append(region.name)
-        region = region.parent
-    return "".join(reversed(names))
+    return region.path(separator="")
 
 
 @transaction.atomic

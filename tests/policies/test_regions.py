@@ -179,6 +179,37 @@ def test_region_autocomplete_finds_names_aliases_and_pinyin_initials(client, res
         assert results[0]["id"] == "320500"
 
 
+def autocomplete(client, term, field="regions", model="entry"):
+    params = {"term": term, "app_label": "policies", "model_name": model, "field_name": field}
+    return {row["id"]: row["text"] for row in client.get(reverse("admin:autocomplete"), params).json()["results"]}
+
+
+def test_region_autocomplete_names_each_region_by_its_path(client, researcher, django_assert_max_num_queries):
+    """Four 鼓楼区 (南京, 徐州, 福州, 开封): each reads with its province and city, the paths loaded in the one
+    query that finds them (the request's own: session, user, permissions, the count and the page)."""
+    client.force_login(researcher)
+    with django_assert_max_num_queries(7):
+        found = autocomplete(client, "鼓楼")
+    assert found["320106"] == "江苏省 · 南京市 · 鼓楼区"
+    assert found["320302"] == "江苏省 · 徐州市 · 鼓楼区"
+    assert found["350102"] == "福建省 · 福州市 · 鼓楼区"
+    assert autocomplete(client, "南京 鼓楼") == {"320106": "江苏省 · 南京市 · 鼓楼区"}  # a term may be the city
+    assert autocomplete(client, "320106") == {"320106": "江苏省 · 南京市 · 鼓楼区"}  # the code
+    assert autocomplete(client, "江苏")["320000"] == "江苏省"
+    assert autocomplete(client, "东城", field="parent", model="region")["110101"] == "北京市 · 东城区"
+
+
+def test_the_entry_form_and_list_filter_name_regions_by_their_path(client, researcher):
+    from tests.factories import PracticeEntryFactory
+
+    practice = PracticeEntryFactory(title="鼓楼区政务服务", regions=[320106, 350102])
+    client.force_login(researcher)
+    form = client.get(reverse("admin:practices_practice_change", args=[practice.pk])).content.decode()
+    assert "江苏省 · 南京市 · 鼓楼区" in form and "福建省 · 福州市 · 鼓楼区" in form
+    listing = client.get(reverse("admin:practices_practice_changelist")).content.decode()
+    assert "江苏省 · 南京市 · 鼓楼区" in listing and "福建省 · 福州市 · 鼓楼区" in listing
+
+
 def test_the_region_add_form_takes_the_code_as_text_not_a_spinner(client, researcher):
     client.force_login(researcher)
     page = client.get(reverse("admin:policies_region_add")).content.decode()
