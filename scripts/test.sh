@@ -76,26 +76,19 @@ workers=${TEST_WORKERS:-3}
 parallel=()
 [ "$workers" != 0 ] && parallel=(-n "$workers" --dist loadgroup)
 
-summaries=()
-# Run pytest, keep its closing line ("N passed, M deselected in T s") for the last line of the run.
+# Run pytest, keep its closing line ("N passed, M deselected in T s") in $results/<label> for the last line.
+results=$(mktemp -d)
 run_pytest() {
   local label=$1 log
   shift
   log=$(mktemp)
-  .venv/bin/pytest "${parallel[@]}" --durations=15 "$@" | tee "$log"  # the slowest tests, to keep the run short
+  .venv/bin/pytest --durations=15 "$@" | tee "$log"  # the slowest tests, to keep the run short
   local status=${PIPESTATUS[0]}
-  summaries+=("$label: $(grep -E '[0-9]+ (passed|failed|errors?)|no tests ran' "$log" | tail -n 1 | sed -E 's/^=+ //; s/ =+$//')")
+  echo "$label: $(grep -E '[0-9]+ (passed|failed|errors?)|no tests ran' "$log" | tail -n 1 | sed -E 's/^=+ //; s/ =+$//')" \
+    >"$results/$label"
   rm -f "$log"
   return "$status"
 }
-
-if [ "$pg" = yes ]; then
-  echo "==> pytest on PostgreSQL ($PG_URL)"
-  mark=$(join "${markers[@]}")
-  DATABASE_URL="$PG_URL" run_pytest PostgreSQL ${mark:+-m "$mark"} "$@" || failed+=("pytest on PostgreSQL")
-else
-  left_out+=("the PostgreSQL suite (no server at $PG_URL)")
-fi
 
 # SQLite is what `make run` uses with nothing configured, and the code has SQLite paths of its own (the library's
 # selectors and index, bulk loads): the tests marked `embedded` run there too — the newsletter importer and
@@ -105,8 +98,33 @@ fi
 # on a second one: after the PostgreSQL pass it is left out here (conftest marks it `database_free`).
 sqlite_mark="embedded"
 [ "$pg" = yes ] && sqlite_mark="embedded and not database_free"
-echo "==> pytest on SQLite (the embedded default): $sqlite_mark"
-DATABASE_URL="sqlite:///$DGD_VAR_DIR/sqlite.db" run_pytest SQLite -m "$sqlite_mark" "$@" || failed+=("pytest on SQLite")
+sqlite_pass() {
+  DATABASE_URL="sqlite:///$DGD_VAR_DIR/sqlite.db" run_pytest SQLite "${sqlite_parallel[@]}" -m "$sqlite_mark" \
+    --output "$DGD_VAR_DIR/sqlite-test-results" "$@"
+}
+
+if [ "$pg" = yes ]; then
+  # The SQLite pass runs beside the PostgreSQL one, in two processes of its own (their waits leave room for it);
+  # its output follows the PostgreSQL pass's.
+  sqlite_parallel=()
+  [ "$workers" != 0 ] && sqlite_parallel=(-n 2 --dist loadgroup)
+  sqlite_log=$(mktemp)
+  echo "==> pytest on SQLite (the embedded default), beside PostgreSQL: $sqlite_mark"
+  sqlite_pass "$@" >"$sqlite_log" 2>&1 &
+  sqlite_pid=$!
+  echo "==> pytest on PostgreSQL ($PG_URL)"
+  mark=$(join "${markers[@]}")
+  DATABASE_URL="$PG_URL" run_pytest PostgreSQL "${parallel[@]}" ${mark:+-m "$mark"} "$@" || failed+=("pytest on PostgreSQL")
+  wait "$sqlite_pid" || failed+=("pytest on SQLite")
+  echo "==> pytest on SQLite (the embedded default): $sqlite_mark"
+  cat "$sqlite_log"
+  rm -f "$sqlite_log"
+else
+  left_out+=("the PostgreSQL suite (no server at $PG_URL)")
+  sqlite_parallel=("${parallel[@]}")
+  echo "==> pytest on SQLite (the embedded default): $sqlite_mark"
+  sqlite_pass "$@" || failed+=("pytest on SQLite")
+fi
 
 echo
 if [ ${#left_out[@]} -gt 0 ]; then
@@ -115,7 +133,9 @@ if [ ${#left_out[@]} -gt 0 ]; then
   for item in "${left_out[@]}"; do echo "!!   - $item"; done
   echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
 fi
-ran=$(IFS=";"; echo "${summaries[*]:-no tests}" | sed 's/;/; /g')
+ran=$(for label in PostgreSQL SQLite; do [ -f "$results/$label" ] && cat "$results/$label"; done | paste -sd ';' | sed 's/;/; /g')
+ran=${ran:-no tests}
+rm -rf "$results"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED: ${failed[*]}. Ran: $ran."
   exit 1
