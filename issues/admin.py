@@ -394,11 +394,28 @@ class IssueRevisionAdmin(admin.ModelAdmin):
 class IssueNoticeAdmin(admin.ModelAdmin):
     """Workflow mails as the mail engine holds them: who was told what, when, and whether the relay took it."""
 
-    list_display = ["issue", "kind_text", "email", "status", "created_at", "sent_at"]
+    list_display = ["issue_text", "kind_text", "email", "status", "created_at", "sent_at"]
     list_filter = ["status"]
     search_fields = ["email"]
-    fields = readonly_fields = ["issue", "event", "kind_text", "email", "status", "error", "created_at", "sent_at"]
+    fields = readonly_fields = [
+        "issue_text",
+        "event_text",
+        "kind_text",
+        "email",
+        "status",
+        "error",
+        "created_at",
+        "sent_at",
+    ]
     actions = ["send_again"]
+
+    @admin.display(description=gettext_lazy("issue"))
+    def issue_text(self, notice):
+        return notice.issue
+
+    @admin.display(description=gettext_lazy("step"))
+    def event_text(self, notice):
+        return notice.event
 
     @admin.display(description=gettext_lazy("kind"))
     def kind_text(self, notice):

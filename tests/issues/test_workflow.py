@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from issues.models import Issue, IssueEvent, IssueNotice, IssueRevision, IssueStatus
-from issues.notices import notice_send
+from issues.notices import notice_send, notices_for_step
 from issues.selectors import issue_data
 from issues.services import issue_draft_intro, issue_next_numbering, section_for
 from issues.signals import issue_published
@@ -25,6 +25,7 @@ from issues.workflow import (
     issue_transition,
     issues_publish_due,
 )
+from mailings.services import batch_send_chunk
 from policies.models import Kind, Level, Theme, guarded_writes
 from tests.factories import EntryFactory, IssueEntryFactory, IssueFactory, PracticeEntryFactory, UserFactory
 from tests.subscribers.smtp import free_port
@@ -261,6 +262,20 @@ def test_each_step_records_its_mails_with_the_step(researcher, chief_editor):
     issue_return_to_draft(issue=issue, by=chief_editor, comment="请补充导读")
     returned = IssueNotice.objects.get(payload__kind="returned")
     assert (returned.email, returned.event.comment) == (researcher.email, "请补充导读")
+
+
+def test_a_step_mails_each_recipient_once_however_often_its_batch_is_opened(
+    researcher, chief_editor, mailoutbox, eager_celery, django_capture_on_commit_callbacks
+):
+    issue = issue_in(S.DRAFT)
+    with django_capture_on_commit_callbacks(execute=True):
+        issue_submit(issue=issue, by=researcher)
+    event = IssueEvent.objects.get(issue=issue, action="submit")
+    (notice,) = notices_for_step(event)  # a repeated step's mail (a task run twice) makes nothing new
+    assert notice.batch.key == f"{issue.pk}-{event.pk}" and notice.batch.kind == "notice"
+    assert batch_send_chunk(batch_id=notice.batch_id).claimed == 0
+    assert IssueNotice.objects.get().status == "sent" and len(mailoutbox) == 1
+    assert mailoutbox[0].extra_headers["Message-ID"].startswith(f"<dgd-notice-b{notice.batch_id}-m{notice.pk}@")
 
 
 def test_a_step_that_fails_records_no_mail(researcher):
