@@ -58,8 +58,8 @@ def notice_recipients(batch):
 def notice_prepare(batch, messages):
     """Each message's context: the issue, the step (its actor and comment) and the link to the issue's admin."""
     issue = Issue.objects.select_related("series").filter(pk=batch.params["issue_id"]).first()
-    event = IssueEvent.objects.select_related("actor").filter(pk=batch.params["event_id"]).first()
-    if issue is None or event is None:
+    event = IssueEvent.objects.select_related("actor").filter(pk=batch.params.get("event_id")).first()
+    if issue is None:
         return dict.fromkeys((message.pk for message in messages), "issue gone")
     issue_url = settings.SITE_URL.rstrip("/") + reverse("admin:issues_issue_change", args=[issue.pk])
     return {
