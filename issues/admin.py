@@ -429,6 +429,6 @@ class IssueNoticeAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Send the failed mails again"), permissions=["change"])
     def send_again(self, request, queryset):
-        notices = notices_send(notice_ids=list(queryset.values_list("pk", flat=True)))
+        notices = notices_send(notice_ids=list(queryset.values_list("pk", flat=True)), by=request.user)
         sent = sum(1 for notice in notices if notice.status == DeliveryStatus.SENT)
         self.message_user(request, _("%(count)d mails sent.") % {"count": sent})

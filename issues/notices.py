@@ -12,10 +12,12 @@ from collections import defaultdict
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from issues.models import NOTICE_KIND, Issue, IssueEvent, IssueNotice, NoticeKind
 from mailings.kinds import Kind, Outgoing, Recipient, register
@@ -97,10 +99,12 @@ def notices_for_step(event):
     return list(IssueNotice.objects.filter(batch=batch).order_by("pk"))
 
 
-def notices_send(*, notice_ids):
-    """Send recorded notices now (the admin's "send again"): a failed one, or one waiting for its retry, is due
-    at once and its batch's chunk sent; one sent already is never sent twice, one without an address stays
-    failed. Returns the notices as they are after."""
+def notices_send(*, notice_ids, by):
+    """Send recorded notices now (the admin's "send again", for whoever may change them): a failed one, or one
+    waiting for its retry, is due at once and its batch's chunk sent; one sent already is never sent twice, one
+    without an address stays failed. Returns the notices as they are after."""
+    if not by.has_perm("issues.change_issuenotice"):
+        raise PermissionDenied(_("You may not send workflow mails again."))
     by_batch = defaultdict(list)
     for pk, batch_id in IssueNotice.objects.filter(pk__in=notice_ids).exclude(email="").values_list("pk", "batch_id"):
         by_batch[batch_id].append(pk)
@@ -109,6 +113,6 @@ def notices_send(*, notice_ids):
     return list(IssueNotice.objects.filter(pk__in=notice_ids).order_by("pk"))
 
 
-def notice_send(*, notice_id):
+def notice_send(*, notice_id, by):
     """Send one recorded notice now (again, if it failed before); a sent one is never sent twice."""
-    return next(iter(notices_send(notice_ids=[notice_id])), None)
+    return next(iter(notices_send(notice_ids=[notice_id], by=by)), None)

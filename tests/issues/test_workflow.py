@@ -290,13 +290,15 @@ def test_a_notice_goes_out_once_and_a_failure_is_recorded(researcher, chief_edit
     notice = IssueNotice.objects.get()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
-    notice = notice_send(notice_id=notice.pk)
+    with pytest.raises(PermissionDenied):
+        notice_send(notice_id=notice.pk, by=researcher)  # only who may change the workflow mails
+    notice = notice_send(notice_id=notice.pk, by=chief_editor)
     # The relay refused the connection: recorded, and the engine tries again after its backoff by itself.
     assert notice.status == "pending" and "ConnectionRefused" in notice.error
     assert notice.next_attempt_at > timezone.now() and notice.attempts == 1
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert notice_send(notice_id=notice.pk).status == "sent"
-    assert notice_send(notice_id=notice.pk).status == "sent"
+    assert notice_send(notice_id=notice.pk, by=chief_editor).status == "sent"
+    assert notice_send(notice_id=notice.pk, by=chief_editor).status == "sent"
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == [chief_editor.email]
     html = mailoutbox[0].alternatives[0][0]
