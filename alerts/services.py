@@ -29,6 +29,7 @@ from alerts.models import Alert, AlertMail, AlertMailEntry, Frequency, new_feed_
 from alerts.schedule import latest_slot
 from alerts.selectors import new_entry_ids, window_start
 from library.models import SavedFilter
+from mailings.transport import backoff, classify_error, is_disconnect, smtp_timeout
 
 logger = logging.getLogger(__name__)
 
@@ -177,10 +178,16 @@ def _mark_sent(mail):
     AlertMail.objects.filter(pk=mail.pk, sent_at=None).update(sent_at=timezone.now(), leased_until=None)
 
 
-def _mark_failed(mail, now):
-    """Leave the mail pending, to be tried again after a back-off that doubles per attempt."""
-    backoff = datetime.timedelta(seconds=settings.ALERTS_LEASE * 2**mail.attempts)
-    AlertMail.objects.filter(pk=mail.pk, sent_at=None).update(leased_until=now + backoff)
+def _mark_failed(mail, now, *, transient):
+    """A refusal for now (4xx, a dropped connection) leaves the mail pending, to be tried again after the
+    engine's back-off (``mailings.transport``: twice the lease after the first attempt, doubled per attempt);
+    a permanent one (5xx) gives it up at once, as ``ALERTS_MAX_ATTEMPTS`` failures would."""
+    rows = AlertMail.objects.filter(pk=mail.pk, sent_at=None)
+    if not transient:
+        rows.update(leased_until=None, attempts=max(mail.attempts, settings.ALERTS_MAX_ATTEMPTS))
+        return
+    delay = backoff(mail.attempts, first=2 * settings.ALERTS_LEASE)
+    rows.update(leased_until=now + datetime.timedelta(seconds=delay))
 
 
 @dataclass
@@ -200,7 +207,7 @@ def alerts_send(*, frequency, now=None, dry_run=False, connection=None):
         for alert_id in due:
             report.would_send[alert_id] = alert_claim(alert_id, now=now, dry_run=True)
         return report
-    connection = connection or get_connection(fail_silently=False)
+    connection = connection or get_connection(fail_silently=False, timeout=smtp_timeout(settings.ALERTS_LEASE))
     templates = mail_templates()
     loaded = {}  # the entries the run's mails list, each read once (they are mostly the same few hundred)
     try:
@@ -221,11 +228,13 @@ def alert_mail_send(mail, *, connection, templates, now, report, loaded=None):
         connection.open()
         connection.send_messages([message])
     except (smtplib.SMTPException, OSError) as error:
-        logger.warning("alert mail %s not sent (attempt %s): %s", mail.pk, mail.attempts, error)
-        _mark_failed(mail, now)
+        transient, description = classify_error(error)
+        logger.warning("alert mail %s not sent (attempt %s): %s", mail.pk, mail.attempts, description)
+        _mark_failed(mail, now, transient=transient)
         report.failed += 1
-        with contextlib.suppress(smtplib.SMTPException, OSError):
-            connection.close()  # a connection the server dropped is opened again for the next mail
+        if is_disconnect(error):
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                connection.close()  # a connection the server dropped is opened again for the next mail
         return
     _mark_sent(mail)
     report.sent += 1

@@ -25,10 +25,9 @@ from issues.models import (
     IssueNotice,
     IssueRevision,
     IssueStatus,
-    NoticeStatus,
     Series,
 )
-from issues.notices import notice_send
+from issues.notices import notices_send
 from issues.selectors import issue_items, issue_sections, issue_stats
 from issues.services import (
     AssemblyError,
@@ -45,6 +44,7 @@ from issues.workflow import (
     issue_transition,
     self_approval_refused,
 )
+from mailings.models import DeliveryStatus
 from policies.admin_history import GuardedHistoryAdmin
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -392,16 +392,34 @@ class IssueRevisionAdmin(admin.ModelAdmin):
 
 @admin.register(IssueNotice)
 class IssueNoticeAdmin(admin.ModelAdmin):
-    """Workflow mails as recorded: who was told what, when, and whether the relay took it."""
+    """Workflow mails as the mail engine holds them: who was told what, when, and whether the relay took it."""
 
-    list_display = ["issue", "kind", "email", "status", "created_at", "sent_at"]
-    list_filter = ["status", "kind"]
-    search_fields = ["email", "issue__series__name"]
-    readonly_fields = ["issue", "event", "kind", "recipient", "email", "status", "error", "created_at", "sent_at"]
+    list_display = ["issue_text", "kind_text", "email", "status", "created_at", "sent_at"]
+    list_filter = ["status"]
+    search_fields = ["email"]
+    fields = readonly_fields = [
+        "issue_text",
+        "event_text",
+        "kind_text",
+        "email",
+        "status",
+        "error",
+        "created_at",
+        "sent_at",
+    ]
     actions = ["send_again"]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("issue__series")
+    @admin.display(description=gettext_lazy("issue"))
+    def issue_text(self, notice):
+        return notice.issue
+
+    @admin.display(description=gettext_lazy("step"))
+    def event_text(self, notice):
+        return notice.event
+
+    @admin.display(description=gettext_lazy("kind"))
+    def kind_text(self, notice):
+        return notice.get_kind_display()
 
     def has_add_permission(self, request):
         return False
@@ -411,6 +429,6 @@ class IssueNoticeAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Send the failed mails again"), permissions=["change"])
     def send_again(self, request, queryset):
-        notices = [notice_send(notice_id=pk) for pk in queryset.values_list("pk", flat=True)]
-        sent = sum(1 for notice in notices if notice and notice.status == NoticeStatus.SENT)
+        notices = notices_send(notice_ids=list(queryset.values_list("pk", flat=True)), by=request.user)
+        sent = sum(1 for notice in notices if notice.status == DeliveryStatus.SENT)
         self.message_user(request, _("%(count)d mails sent.") % {"count": sent})

@@ -3,9 +3,11 @@
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from mailings.models import Message
 from policies.models import Entry, GuardedFieldsMixin
 
 
@@ -214,34 +216,42 @@ class NoticeKind(models.TextChoices):
     RETURNED = "returned", _("Sent back to draft")
 
 
-class NoticeStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed")
+NOTICE_KIND = "notice"  # the workflow notices' kind of mail (mailings), registered by issues.notices
 
 
-class IssueNotice(models.Model):
+class NoticeManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(batch__kind=NOTICE_KIND).select_related("batch")
+
+
+class IssueNotice(Message):
     """One workflow mail to one person (a chief editor told of a submission, the author told of an approval or a
-    send-back): recorded before it is sent, so a mail that failed is visible and can be sent again."""
+    send-back), as the mail engine holds it: a ``mailings.Message`` of the step's batch (kind ``notice``, key
+    ``{issue id}-{event id}``), the notice's kind in its payload. Recorded in the step's transaction, so a mail
+    that failed is visible and can be sent again."""
 
-    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="notices", verbose_name=_("issue"))
-    event = models.ForeignKey(
-        IssueEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="notices", verbose_name=_("step")
-    )
-    kind = models.CharField(_("kind"), max_length=12, choices=NoticeKind.choices)
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("recipient")
-    )
-    email = models.EmailField(_("email address"))
-    status = models.CharField(_("status"), max_length=8, choices=NoticeStatus.choices, default=NoticeStatus.PENDING)
-    error = models.TextField(_("error"), blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    objects = NoticeManager()
 
     class Meta:
+        proxy = True
         ordering = ["-created_at", "-id"]
         verbose_name = _("workflow mail")
         verbose_name_plural = _("workflow mails")
+
+    @property
+    def kind(self):
+        return self.payload.get("kind", "")
+
+    def get_kind_display(self):
+        return NoticeKind(self.kind).label if self.kind in NoticeKind.values else self.kind
+
+    @cached_property
+    def issue(self):
+        return Issue.objects.select_related("series").filter(pk=self.batch.params.get("issue_id")).first()
+
+    @cached_property
+    def event(self):
+        return IssueEvent.objects.select_related("actor").filter(pk=self.batch.params.get("event_id")).first()
 
     def __str__(self):
         return f"{self.issue}: {self.get_kind_display()} → {self.email}"

@@ -11,8 +11,8 @@ publishing (now or at the scheduled time) publishes exactly that, whatever happe
 Sending the issue back to draft drops the frozen copy; the next approval freezes the content anew.
 
 A chief editor may not approve an issue they submitted themselves (``ISSUES_ALLOW_SELF_APPROVAL`` lifts this for
-an office with one chief editor). Submitting, approving and sending back record the mails they owe
-(``issues.notices``) in the step's own transaction; a Celery task sends them once it commits.
+an office with one chief editor). Submitting, approving and sending back open the batch of mails they owe
+(``issues.notices``, a kind of the mail engine) in the step's own transaction; it is sent once it commits.
 """
 
 from dataclasses import dataclass
@@ -136,7 +136,7 @@ def issue_transition(*, issue, action, by, comment="", publish_at=None, system=F
             actor=None if system else by,
             comment=comment,
         )
-        notices_for_step(event)  # recorded now, mailed by a task once the step commits
+        notices_for_step(event)  # the batch is made now, mailed by the engine once the step commits
     return issue, True
 
 

@@ -227,3 +227,17 @@ def messages_check(*, now=None, dry_run=False):
 def messages_retry_failed(*, batch_id):
     """Put a batch's failed messages back in the queue."""
     return queue.retry_failed(QUEUE, group_id=batch_id)
+
+
+def messages_send_now(*, batch_id, ids):
+    """Send these messages of a batch now (an admin's "send again"): failed ones, or ones waiting for their
+    retry, are due at once and a chunk of the batch is sent here; one sent already, or held by a sender, is left
+    alone, so none is sent twice. Returns the chunk's result."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = Message.objects.filter(batch_id=batch_id, pk__in=ids)
+        rows.filter(status=DeliveryStatus.FAILED).update(
+            status=DeliveryStatus.PENDING, attempts=0, claims=0, next_attempt_at=None, updated_at=now
+        )
+        rows.filter(status=DeliveryStatus.PENDING).update(next_attempt_at=None, updated_at=now)
+    return batch_send_chunk(batch_id=batch_id)

@@ -19,14 +19,18 @@ def classify_error(error):
     return False, f"{type(error).__name__}: {error}"
 
 
-def backoff(attempts):
-    """Seconds before the next try of a message refused for now: doubled per attempt."""
-    return settings.SUBSCRIBERS_RETRY_BACKOFF * 2 ** max(attempts - 1, 0)
+def backoff(attempts, *, first=None):
+    """Seconds before the next try of a message refused for now: ``first`` (``SUBSCRIBERS_RETRY_BACKOFF``)
+    after the first attempt, doubled per attempt."""
+    first = settings.SUBSCRIBERS_RETRY_BACKOFF if first is None else first
+    return first * 2 ** max(attempts - 1, 0)
 
 
-def smtp_timeout():
-    """A send may block at most half a lease: the lease is renewed every third of it, between messages."""
-    limit = max(settings.SUBSCRIBERS_LEASE / 2, 1)
+def smtp_timeout(lease=None):
+    """A send may block at most half a lease (``SUBSCRIBERS_LEASE``, renewed every third of it between
+    messages), so a live sender never loses its rows to the periodic check."""
+    lease = settings.SUBSCRIBERS_LEASE if lease is None else lease
+    limit = max(lease / 2, 1)
     return min(settings.EMAIL_TIMEOUT, limit) if settings.EMAIL_TIMEOUT else limit
 
 

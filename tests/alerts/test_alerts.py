@@ -207,6 +207,23 @@ def test_a_refused_mail_is_tried_again_later(salesperson, researcher, settings):
     assert AlertMail.objects.get().attempts == 2
 
 
+def test_a_mail_refused_for_good_is_given_up(salesperson, researcher, settings):
+    """The engine's rule (mailings.transport): a 5xx is not worth retrying; the alert's next mail goes on."""
+    from tests.subscribers.smtp import SmtpServer
+
+    saved_alert(salesperson, "江苏", region=JIANGSU)
+    ready_entry(researcher, regions=[JIANGSU])
+    with SmtpServer(fail_every=1, fail_reply="550 5.1.1 No such user") as refusing:
+        refusing.use_in(settings)
+        assert alerts_send(frequency="instant", now=later()).failed == 1
+    with SmtpServer() as server:
+        server.use_in(settings)
+        assert alerts_send(frequency="instant", now=later(60)).sent == 0
+        assert server.recorder.messages == []
+    mail = AlertMail.objects.get()
+    assert mail.sent_at is None and mail.attempts == settings.ALERTS_MAX_ATTEMPTS
+
+
 def _shanghai(*args):
     return datetime.datetime(*args, tzinfo=TIME_ZONE)
 

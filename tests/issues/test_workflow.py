@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from issues.models import Issue, IssueEvent, IssueNotice, IssueRevision, IssueStatus
-from issues.notices import notice_send
+from issues.notices import notice_send, notices_for_step
 from issues.selectors import issue_data
 from issues.services import issue_draft_intro, issue_next_numbering, section_for
 from issues.signals import issue_published
@@ -25,6 +25,7 @@ from issues.workflow import (
     issue_transition,
     issues_publish_due,
 )
+from mailings.services import batch_send_chunk
 from policies.models import Kind, Level, Theme, guarded_writes
 from tests.factories import EntryFactory, IssueEntryFactory, IssueFactory, PracticeEntryFactory, UserFactory
 from tests.subscribers.smtp import free_port
@@ -254,13 +255,27 @@ def test_each_step_records_its_mails_with_the_step(researcher, chief_editor):
     UserFactory(role="chief_editor", is_active=False)  # left the institute: not told
     issue = issue_in(S.DRAFT)
     issue_submit(issue=issue, by=researcher)
-    notices = list(IssueNotice.objects.filter(kind="submitted").order_by("pk"))
+    notices = list(IssueNotice.objects.filter(payload__kind="submitted").order_by("pk"))
     assert [n.email for n in notices] == [chief_editor.email, second.email, ""]
     assert [n.status for n in notices] == ["pending", "pending", "failed"]
     assert all(n.event.action == "submit" for n in notices)
     issue_return_to_draft(issue=issue, by=chief_editor, comment="请补充导读")
-    returned = IssueNotice.objects.get(kind="returned")
+    returned = IssueNotice.objects.get(payload__kind="returned")
     assert (returned.email, returned.event.comment) == (researcher.email, "请补充导读")
+
+
+def test_a_step_mails_each_recipient_once_however_often_its_batch_is_opened(
+    researcher, chief_editor, mailoutbox, eager_celery, django_capture_on_commit_callbacks
+):
+    issue = issue_in(S.DRAFT)
+    with django_capture_on_commit_callbacks(execute=True):
+        issue_submit(issue=issue, by=researcher)
+    event = IssueEvent.objects.get(issue=issue, action="submit")
+    (notice,) = notices_for_step(event)  # a repeated step's mail (a task run twice) makes nothing new
+    assert notice.batch.key == f"{issue.pk}-{event.pk}" and notice.batch.kind == "notice"
+    assert batch_send_chunk(batch_id=notice.batch_id).claimed == 0
+    assert IssueNotice.objects.get().status == "sent" and len(mailoutbox) == 1
+    assert mailoutbox[0].extra_headers["Message-ID"].startswith(f"<dgd-notice-b{notice.batch_id}-m{notice.pk}@")
 
 
 def test_a_step_that_fails_records_no_mail(researcher):
@@ -275,11 +290,15 @@ def test_a_notice_goes_out_once_and_a_failure_is_recorded(researcher, chief_edit
     notice = IssueNotice.objects.get()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
-    notice = notice_send(notice_id=notice.pk)
-    assert notice.status == "failed" and "ConnectionRefused" in notice.error
+    with pytest.raises(PermissionDenied):
+        notice_send(notice_id=notice.pk, by=researcher)  # only who may change the workflow mails
+    notice = notice_send(notice_id=notice.pk, by=chief_editor)
+    # The relay refused the connection: recorded, and the engine tries again after its backoff by itself.
+    assert notice.status == "pending" and "ConnectionRefused" in notice.error
+    assert notice.next_attempt_at > timezone.now() and notice.attempts == 1
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert notice_send(notice_id=notice.pk).status == "sent"
-    assert notice_send(notice_id=notice.pk).status == "sent"
+    assert notice_send(notice_id=notice.pk, by=chief_editor).status == "sent"
+    assert notice_send(notice_id=notice.pk, by=chief_editor).status == "sent"
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == [chief_editor.email]
     html = mailoutbox[0].alternatives[0][0]
