@@ -142,10 +142,12 @@ def personal_links(subscriber_id):
     }
 
 
-def unsubscribe_headers(*, unsubscribe_url, token, quote_token=True):
-    """RFC 8058 one-click unsubscribe (and RFC 2369's mailto for clients that only know that)."""
+def unsubscribe_headers(*, unsubscribe_url, token, quote_token=True, action="unsubscribe"):
+    """RFC 8058 one-click unsubscribe (and RFC 2369's mailto for clients that only know that). ``action`` opens
+    the mailto's subject and tells whoever reads that mailbox what was asked: ``unsubscribe`` from everything,
+    or ``weekly-off``, the 快讯 alone."""
     subject = quote(token) if quote_token else token
-    mailto = f"mailto:{settings.SUBSCRIBERS_UNSUBSCRIBE_MAILTO}?subject=unsubscribe%20{subject}"
+    mailto = f"mailto:{settings.SUBSCRIBERS_UNSUBSCRIBE_MAILTO}?subject={action}%20{subject}"
     return {
         "List-Unsubscribe": f"<{unsubscribe_url}>, <{mailto}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

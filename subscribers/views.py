@@ -199,7 +199,7 @@ def weekly_off(request, token):
     subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
     if subscriber is None:  # erased
         return _bad_token(request)
-    context = {"token": token, "manage_token": manage_token(subscriber_id), "done": request.method == "POST"}
+    context = {"token": token, "done": request.method == "POST"}
     if request.method == "POST":
         services.subscriber_weekly_off(subscriber_id=subscriber_id)
     return render(request, "subscribers/weekly_off.html", context)

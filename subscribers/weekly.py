@@ -19,6 +19,7 @@ from mailings.kinds import Kind, Outgoing, Recipient, register
 from mailings.models import Batch, Message
 from mailings.schedule import latest_weekly_slot
 from mailings.services import batch_open
+from policies.models import Entry
 from subscribers.digests import absolute, unsubscribe_headers
 from subscribers.models import Subscriber
 from subscribers.tokens import manage_token, weekly_token
@@ -88,7 +89,9 @@ def weekly_prepare(batch, messages):
     or switched the 快讯 off since the batch was made)."""
     after, until = _window(batch)
     subscribers = Subscriber.objects.in_bulk([int(message.recipient) for message in messages])
-    entries = {entry.pk: entry for entry in entries_with_tags([pk for m in messages for pk in m.payload["entries"]])}
+    listed_ids = {pk for message in messages for pk in message.payload["entries"]}
+    still_ready = Entry.objects.ready().filter(pk__in=listed_ids).values_list("pk", flat=True)  # none sent back since
+    entries = {entry.pk: entry for entry in entries_with_tags(list(still_ready))}
     prepared = {}
     for message in messages:
         subscriber = subscribers.get(int(message.recipient))
@@ -114,7 +117,7 @@ def weekly_prepare(batch, messages):
             "weekly_off_url": links["weekly_off"],
             "publisher": settings.DGD_PUBLISHER,
         }
-        headers = unsubscribe_headers(unsubscribe_url=links["weekly_off"], token=links["token"])
+        headers = unsubscribe_headers(unsubscribe_url=links["weekly_off"], token=links["token"], action="weekly-off")
         prepared[message.pk] = Outgoing(context=context, headers=headers)
     return prepared
 

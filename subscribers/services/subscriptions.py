@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from mailings.models import Batch, Message
 from mailings.services import batch_open
 from policies.models import Region, RegionKind, Theme
 from subscribers.models import (
@@ -227,7 +228,10 @@ def subscriber_weekly_off(*, subscriber_id):
     """The 快讯's one-click unsubscribe: no more weekly mail (the monthly digest goes on); its messages not yet
     sent are skipped when their turn comes. Idempotent; returns whether the subscriber exists."""
     now = timezone.now()
-    return bool(Subscriber.objects.filter(pk=subscriber_id).update(weekly=False, updated_at=now))
+    # A confirmation link asked for before this must not switch the 快讯 back on (as after a preference change).
+    return bool(
+        Subscriber.objects.filter(pk=subscriber_id).update(weekly=False, updated_at=now, preferences_requested_at=now)
+    )
 
 
 def subscriber_pause(*, subscriber_id, until):
@@ -237,6 +241,14 @@ def subscriber_pause(*, subscriber_id, until):
 
 def subscriber_erase(*, subscriber_id):
     """Delete everything held about a subscriber (PIPL's right to deletion): the row, its preferences, its
-    pending confirmation requests and its delivery records. A later subscription starts afresh."""
-    deleted, _counts = Subscriber.objects.filter(pk=subscriber_id).delete()
+    pending confirmation requests, its delivery records and its mails of the mail engine (快讯, confirmations: they
+    hold the address, and a subscription batch the name and organisation asked for). A later subscription starts
+    afresh."""
+    from subscribers.confirmations import KIND as SUBSCRIPTION
+    from subscribers.weekly import KIND as WEEKLY
+
+    with transaction.atomic():
+        Message.objects.filter(batch__kind__in=[SUBSCRIPTION, WEEKLY], recipient=str(subscriber_id)).delete()
+        Batch.objects.filter(kind=SUBSCRIPTION, params__subscriber_id=subscriber_id).update(params={})
+        deleted, _counts = Subscriber.objects.filter(pk=subscriber_id).delete()
     return bool(deleted)
