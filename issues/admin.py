@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 from adminsortable2.admin import SortableAdminBase, SortableTabularInline
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
@@ -390,6 +391,14 @@ class IssueRevisionAdmin(admin.ModelAdmin):
         return False
 
 
+class NoticeChangeList(ChangeList):
+    """The workflow mails' list: the page's issues loaded in one query, not one per row."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        IssueNotice.load_issues(self.result_list)
+
+
 @admin.register(IssueNotice)
 class IssueNoticeAdmin(admin.ModelAdmin):
     """Workflow mails as the mail engine holds them: who was told what, when, and whether the relay took it."""
@@ -408,6 +417,9 @@ class IssueNoticeAdmin(admin.ModelAdmin):
         "sent_at",
     ]
     actions = ["send_again"]
+
+    def get_changelist(self, request, **kwargs):
+        return NoticeChangeList
 
     @admin.display(description=gettext_lazy("issue"))
     def issue_text(self, notice):

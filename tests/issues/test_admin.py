@@ -4,6 +4,8 @@ import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from issues.models import Issue, IssueNotice, IssueStatus
@@ -330,6 +332,33 @@ def test_submitting_mails_the_chief_editors_and_approval_mails_the_author(
         press(client, draft, "approve")
     assert mailoutbox[-1].to == [researcher.email] and "已批准" in mailoutbox[-1].subject
     assert IssueNotice.objects.filter(status="sent").count() == 3
+
+
+def test_the_workflow_mails_list_costs_the_same_queries_for_one_issue_or_many(
+    client, researcher, chief_editor, eager_celery, django_capture_on_commit_callbacks
+):
+    from issues.workflow import issue_submit
+
+    def submit_one(number):
+        issue = IssueFactory(year=2030, month=number, number=300 + number)
+        IssueEntryFactory(issue=issue, entry=EntryFactory())
+        with django_capture_on_commit_callbacks(execute=True):
+            issue_submit(issue=issue, by=researcher)
+        return issue
+
+    client.force_login(chief_editor)
+    url = reverse("admin:issues_issuenotice_changelist")
+    first = submit_one(1)
+    client.get(url)  # warm: session, permissions, content types
+    with CaptureQueriesContext(connection) as one:
+        response = client.get(url)
+    assert str(first) in response.content.decode()
+    others = [submit_one(n) for n in range(2, 6)]
+    with CaptureQueriesContext(connection) as five:
+        response = client.get(url)
+    page = response.content.decode()
+    assert all(str(issue) in page for issue in [first, *others])
+    assert len(five) == len(one)  # the issues come in one query, not one per row
 
 
 # -- signing in to the admin ------------------------------------------------------------------------------------
