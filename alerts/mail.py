@@ -7,11 +7,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import get_template
 from django.urls import reverse
 
 from alerts.selectors import mail_entries
 from alerts.tokens import UNSUBSCRIBE_SALT, alert_token
+from mailings.services import template_trio, trio_subject
 
 MAIL_LIST_LIMIT = 50
 SNIPPET_LENGTH = 120
@@ -66,7 +66,7 @@ def unsubscribe_url(alert):
 
 def mail_templates():
     """The template trio, compiled once per run (not once per message)."""
-    return {part: get_template(f"alerts/mail/{part}") for part in ("subject.txt", "body.txt", "body.html")}
+    return template_trio("alerts/mail")
 
 
 def alert_message(mail, *, connection=None, templates=None, loaded=None):
@@ -74,9 +74,8 @@ def alert_message(mail, *, connection=None, templates=None, loaded=None):
     templates = templates or mail_templates()
     entries = mail_entries(mail, limit=MAIL_LIST_LIMIT, loaded=loaded)
     context = mail_context(mail, entries)
-    subject = " ".join(templates["subject.txt"].render(context).split())
     message = EmailMultiAlternatives(
-        subject=subject,
+        subject=trio_subject(templates, context),
         body=templates["body.txt"].render(context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[mail.alert.saved_filter.user.email],

@@ -116,9 +116,15 @@ def message_id(batch, message):
     return f"<dgd-{batch.kind}-b{batch.pk}-m{message.pk}@{domain}>"
 
 
-def _templates(folder):
-    """A template trio, compiled once per chunk."""
+def template_trio(folder):
+    """A kind's template trio (``subject.txt``, ``body.txt``, ``body.html`` in ``folder``), compiled once for a
+    chunk or a run rather than once per message."""
     return {part: get_template(f"{folder}/{part}") for part in ("subject.txt", "body.txt", "body.html")}
+
+
+def trio_subject(templates, context):
+    """The subject the trio renders, on one line."""
+    return " ".join(templates["subject.txt"].render(context).split())
 
 
 def _email(*, batch, kind, message, outgoing, templates, connection):
@@ -126,7 +132,7 @@ def _email(*, batch, kind, message, outgoing, templates, connection):
 
     context = outgoing.context
     email = EmailMultiAlternatives(
-        subject=" ".join(templates["subject.txt"].render(context).split()),
+        subject=trio_subject(templates, context),
         body=templates["body.txt"].render(context),
         from_email=getattr(settings, kind.from_setting),
         to=[message.email],
@@ -180,7 +186,7 @@ def _send(*, batch, kind, claim, outgoing, result):
                 continue
             try:
                 folder = ready.templates or kind.templates
-                templates = trios[folder] = trios.get(folder) or _templates(folder)
+                templates = trios[folder] = trios.get(folder) or template_trio(folder)
                 email = _email(
                     batch=batch, kind=kind, message=message, outgoing=ready, templates=templates, connection=connection
                 )

@@ -125,23 +125,6 @@ def sample_text(sample_bytes):
 
 
 @pytest.fixture
-def catalogue_data(django_db_blocker):
-    """What the data migrations load (regions, themes, partners, the series, the roles).
-
-    Plain tests see it already; tests on a live server flush the tables after themselves, so they ask
-    for it again.
-    """
-    from dgd.roles import ensure_roles
-    from issues.models import Series
-    from policies.vocabulary import ensure_vocabulary
-
-    with django_db_blocker.unblock():
-        ensure_vocabulary()
-        ensure_roles()
-        Series.objects.get_or_create(slug="zhengwu", defaults={"name": "政务服务分册"})
-
-
-@pytest.fixture
 def eager_celery():
     """Tasks run in the calling process (the integration tests use a real worker instead)."""
     from dgd.celery import app as celery_app
@@ -187,19 +170,15 @@ def _sample_rows(django_db_setup, django_db_blocker):
     costs milliseconds, and each test still gets a copy of its own to read or write (its transaction rolls it back).
 
     Session-scoped, so pytest sets it up before any test's database transaction: the import sees the database as
-    migrated, not a test's rows. None when a live-server test has flushed the tables already (pytest-django runs
-    those last, so no plain test is left to need it).
+    migrated, not a test's rows (after a test that commits, the migrated state is put back: ``django_db_setup``).
     """
     from django.db import transaction
 
-    from policies.models import Theme
     from tests.snapshot import TableSnapshot, raise_sqlite_id_counters
 
     with open(SAMPLE, "rb") as f:
         data = f.read()
     with django_db_blocker.unblock(), transaction.atomic():
-        if not Theme.objects.exists():
-            return None
         before = TableSnapshot.take()
         raise_sqlite_id_counters()  # (PostgreSQL's sequences never go back: later ids are above the sample's)
         issue_pk = _import_sample(data).pk
@@ -211,12 +190,12 @@ def _sample_rows(django_db_setup, django_db_blocker):
 @pytest.fixture
 def imported_sample(request, sample_bytes, _sample_rows):
     """The sample issue (31 entries), as ``import_newsletter`` stores it: the session's rows put back into the
-    test's own transaction. A test on a live server imports it for real (its flush may have taken the
-    vocabulary the session's copy points to)."""
+    test's own transaction. A test on a live server imports it for real: its rows must be committed for the
+    server's thread to see them."""
     from issues.models import Issue
 
     transactional = bool({"transactional_db", "live_server"} & set(request.fixturenames))
-    if transactional or _sample_rows is None:
+    if transactional:
         request.getfixturevalue("transactional_db" if transactional else "db")
         return _import_sample(sample_bytes)
     request.getfixturevalue("db")

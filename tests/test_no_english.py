@@ -227,7 +227,7 @@ def report(crawl):
 
 
 @pytest.fixture
-def sample_world(imported_sample, catalogue_data):
+def sample_world(imported_sample):
     """The sample issue (published), a draft and an issue in review, a subscriber, history, sign-in records."""
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 

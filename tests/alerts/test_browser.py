@@ -33,7 +33,7 @@ def next_daily_run():
     return slot if slot > local else slot + datetime.timedelta(days=1)
 
 
-def test_a_daily_alert_from_saving_to_mail_and_feed(live_server, page, browser, catalogue_data, settings, js_errors):
+def test_a_daily_alert_from_saving_to_mail_and_feed(live_server, page, browser, settings, js_errors):
     settings.SITE_URL = live_server.url
     sales, researcher = UserFactory(role="sales"), UserFactory(role="researcher")
     entry = EntryFactory(

@@ -42,7 +42,7 @@ def database_url():
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def test_a_worker_killed_mid_run_repeats_at_most_the_message_in_flight(catalogue_data, settings, researcher):
+def test_a_worker_killed_mid_run_repeats_at_most_the_message_in_flight(settings, researcher):
     owners = [UserFactory(role="sales") for _ in range(ALERTS)]
     for owner in owners:
         saved_alert(owner, "江苏", region=JIANGSU)

@@ -15,7 +15,7 @@ SCREENSHOT = "/tmp/admin-curation.png"
 
 
 @pytest.fixture
-def researcher_page(live_server, page, catalogue_data, js_errors):
+def researcher_page(live_server, page, js_errors):
     """A page signed in as a researcher through the admin's login form."""
     researcher = UserFactory(role="researcher")
     page.goto(f"{live_server.url}/admin/")

@@ -50,7 +50,7 @@ def press(page, action):
 
 
 def test_submit_with_an_edit_mail_approve_confirm_publish_and_read(
-    live_server, page, catalogue_data, tmp_path, js_errors, smtp, eager_celery, settings
+    live_server, page, tmp_path, js_errors, smtp, eager_celery, settings
 ):
     settings.ISSUES_ALLOW_SELF_APPROVAL = False
     researcher = UserFactory(role="researcher")
@@ -150,9 +150,7 @@ def test_submit_with_an_edit_mail_approve_confirm_publish_and_read(
     assert js_errors == []
 
 
-def test_a_researcher_who_is_also_chief_editor_cannot_approve_their_own_issue(
-    live_server, page, catalogue_data, js_errors, settings
-):
+def test_a_researcher_who_is_also_chief_editor_cannot_approve_their_own_issue(live_server, page, js_errors, settings):
     from django.contrib.auth.models import Group
 
     settings.ISSUES_ALLOW_SELF_APPROVAL = False

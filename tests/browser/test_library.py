@@ -45,9 +45,7 @@ def sign_in(page, live_server):
 
 
 @pytest.mark.parametrize("width", [1366, 390])
-def test_sales_filter_chips_entry_export_and_map(
-    live_server, page, catalogue_data, sample_bytes, js_errors, width, monkeypatch
-):
+def test_sales_filter_chips_entry_export_and_map(live_server, page, sample_bytes, js_errors, width, monkeypatch):
     # The live server's thread keeps the run's cache prefix, not this test's: a key of its own, so the choices
     # cached by the other width's test (whose themes the flush removed) are not read back.
     monkeypatch.setattr(selectors, "VOCABULARY_KEY", f"library:vocabulary:{uuid.uuid4().hex}")

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def two_issues(catalogue_data, sample_bytes, eager_celery):
+def two_issues(sample_bytes, eager_celery):
     """The sample issue (2022-08, published on import) and a September issue taken through the workflow."""
     august = issue_import_newsletter(data=sample_bytes, source_name="dgd-2022-08-zhengwu.txt").issue
     september = IssueFactory(year=2022, month=9, number=5, series=august.series, status=IssueStatus.DRAFT)
@@ -85,7 +85,7 @@ def test_public_pages_at_both_widths(live_server, page, two_issues, js_errors):
     assert js_errors == []
 
 
-def test_a_signed_in_reader_sees_who_they_are_and_signs_out(live_server, page, catalogue_data):
+def test_a_signed_in_reader_sees_who_they_are_and_signs_out(live_server, page):
     sales = UserFactory(role="sales", first_name="", last_name="")
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", sales.username)
@@ -99,7 +99,7 @@ def test_a_signed_in_reader_sees_who_they_are_and_signs_out(live_server, page, c
     expect(page.locator(".user-tools")).to_have_count(0)
 
 
-def test_subscriber_pages_at_both_widths(live_server, page, catalogue_data, settings, js_errors):
+def test_subscriber_pages_at_both_widths(live_server, page, settings, js_errors):
     base = live_server.url
     check_page(page, "subscribe", url=f"{base}/subscribe/")
     # 34 provinces in a grid of columns, not one column 2,000 px tall.
@@ -169,7 +169,7 @@ def test_subscriber_pages_at_both_widths(live_server, page, catalogue_data, sett
     assert [e for e in js_errors if not re.search(r"status of (400|429)", e)] == []
 
 
-def test_the_digest_html_reads_well_at_both_widths(page, catalogue_data, sample_bytes):
+def test_the_digest_html_reads_well_at_both_widths(page, sample_bytes):
     issue = issue_import_newsletter(data=sample_bytes, source_name="dgd-2022-08-zhengwu.txt").issue
     subscriber = make_subscriber("reader@example.org", name="张伟", provinces=[320000], themes=["cross-province"])
     renderer = DigestRenderer(issue=issue, data=issue_data(issue), revision_number=1)

@@ -30,7 +30,7 @@ def smtp(settings, live_server):
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = before
 
 
-def test_subscribe_confirm_receive_and_leave_in_one_click(live_server, page, playwright, catalogue_data, smtp):
+def test_subscribe_confirm_receive_and_leave_in_one_click(live_server, page, playwright, smtp):
     page.goto(f"{live_server.url}/")
     page.locator("header nav a[href='/subscribe/']").click()
     page.fill("input[name=email]", EMAIL)

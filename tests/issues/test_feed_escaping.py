@@ -90,7 +90,7 @@ def test_the_summary_renders_the_introduction_as_text(client, payload):
 
 
 @pytest.mark.parametrize("payload", XSS[:5])
-def test_titles_are_plain_text(client, catalogue_data, payload):
+def test_titles_are_plain_text(client, payload):
     series = Series.objects.create(name=f"{payload}分册"[:50], slug="evil")
     published_issue(intro="导读", series=series)
     (entry,) = feed_entries(client)
@@ -100,7 +100,7 @@ def test_titles_are_plain_text(client, catalogue_data, payload):
 
 
 @pytest.mark.parametrize("control", ["\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\ufffe", "\uffff"])
-def test_control_characters_do_not_break_the_feed(client, catalogue_data, control):
+def test_control_characters_do_not_break_the_feed(client, control):
     series = Series.objects.create(name=f"政务{control}服务分册", slug="controls")
     published_issue(intro=f"第一段{control}导读\n\n第二段{control}", series=series)
     (entry,) = feed_entries(client)

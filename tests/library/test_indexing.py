@@ -136,7 +136,7 @@ def test_the_reindex_command_rebuilds_everything(imported_sample):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_deleting_an_entry_while_the_admin_saves_it_waits_instead_of_deadlocking(catalogue_data, kunshan):
+def test_deleting_an_entry_while_the_admin_saves_it_waits_instead_of_deadlocking(kunshan):
     """The admin saves an entry (its row locked), then reindexes it (the catalogue version locked); a delete of
     the same entry meanwhile must take the locks in that order too. PostgreSQL detects a deadlock after a
     second, so the save holds its lock a little longer than that."""

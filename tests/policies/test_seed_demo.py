@@ -114,7 +114,7 @@ def test_seed_one_gives_the_data_it_always_gave(db):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_seed_that_fails_half_way_leaves_the_catalogue_and_its_indexes_as_they_were(catalogue_data, monkeypatch):
+def test_a_seed_that_fails_half_way_leaves_the_catalogue_and_its_indexes_as_they_were(monkeypatch):
     seed("--entries", "50", "--seed", "2")
     before, had = schema(), entries()
 

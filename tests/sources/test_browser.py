@@ -19,7 +19,7 @@ NEW_TITLE = "浙江省人民政府办公厅关于推进政务服务一网通办�
 
 
 @pytest.fixture
-def polled(site, catalogue_data):
+def polled(site):
     """A provincial feed with a new policy and the reprint of one the catalogue holds already."""
     site.rss(
         "/rss.xml",

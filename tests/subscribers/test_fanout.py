@@ -210,9 +210,7 @@ def five_subscribers_and_a_publication(chief):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_each_message_is_recorded_the_moment_the_server_accepts_it_through_a_database_restart(
-    catalogue_data, chief_editor, settings
-):
+def test_each_message_is_recorded_the_moment_the_server_accepts_it_through_a_database_restart(chief_editor, settings):
     issue = five_subscribers_and_a_publication(chief_editor)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
@@ -232,7 +230,7 @@ def test_each_message_is_recorded_the_moment_the_server_accepts_it_through_a_dat
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_sender_whose_lease_another_took_over_leaves_that_row_alone(catalogue_data, chief_editor, settings):
+def test_a_sender_whose_lease_another_took_over_leaves_that_row_alone(chief_editor, settings):
     settings.SUBSCRIBERS_LEASE = 0  # renewed before every message: the take-over is seen at once
     issue = five_subscribers_and_a_publication(chief_editor)
     third = Delivery.objects.filter(issue=issue).order_by("pk")[2]

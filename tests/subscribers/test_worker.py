@@ -120,7 +120,7 @@ class Worker:
 
 
 @pytest.fixture
-def run(broker, catalogue_data, settings, tmp_path, request):
+def run(broker, settings, tmp_path, request):
     """A recording SMTP server (``fail_every`` from the test's parameter), a worker on it, 500 confirmed
     subscribers with varied preferences (all take the whole issue) and 20 who never confirmed."""
     settings.SUBSCRIBERS_CHUNK_SIZE = CHUNK
