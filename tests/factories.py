@@ -70,7 +70,8 @@ class IssueFactory(factory.django.DjangoModelFactory):
         model = Issue
 
     series = factory.LazyFunction(lambda: Series.objects.get(slug="zhengwu"))
-    year = 2022
+    # Years no real issue has (the sample is 2022-08): a factory issue never collides with an imported one.
+    year = factory.Sequence(lambda n: 2040 + n // 12)
     month = factory.Sequence(lambda n: n % 12 + 1)
     number = factory.Sequence(lambda n: n + 100)
 
