@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from alerts.models import AlertMailEntry
 from library.filters import LibraryFilter
-from library.selectors import entries_with_tags, rows_slice
+from library.selectors import entries_with_tags, listed_entries, rows_slice
 
 FEED_DAYS = 30  # the feed lists what became ready in the last 30 days …
 FEED_LIMIT = 50  # … at most this many entries, newest first as on the page
@@ -60,12 +60,22 @@ def feed_entries(saved_filter, *, now=None):
     return entries_with_tags(ids)
 
 
+def mail_entry_ids(mail, *, limit=None):
+    """A recorded mail's entry ids, in the order it listed them."""
+    items = AlertMailEntry.objects.filter(mail=mail).order_by("position").values_list("entry_id", flat=True)
+    return list(items[:limit] if limit else items)
+
+
+def mail_listed_entries(mail):
+    """A recorded mail's entries as the library lists them (its page)."""
+    return listed_entries(mail_entry_ids(mail))
+
+
 def mail_entries(mail, *, limit=None, loaded=None):
     """A recorded mail's entries, in the order it listed them, with their tags. ``loaded`` (entry id → entry,
     filled as it goes) keeps the entries of a run: the mails of one run list mostly the same few hundred new
     entries, each read once instead of once per mail."""
-    items = AlertMailEntry.objects.filter(mail=mail).order_by("position").values_list("entry_id", flat=True)
-    ids = list(items[:limit] if limit else items)
+    ids = mail_entry_ids(mail, limit=limit)
     if loaded is None:
         return entries_with_tags(ids)
     missing = [pk for pk in ids if pk not in loaded]

@@ -49,7 +49,7 @@ def mail_detail(request, pk):
     )
     context = {
         "mail": mail,
-        "entries": selectors.mail_entries(mail),
+        "entries": selectors.mail_listed_entries(mail),
         "criteria": selectors.saved_filter_criteria(mail.alert.saved_filter),  # the rows mark its keyword
     }
     return render(request, "alerts/mail_detail.html", context)

@@ -1,4 +1,5 @@
-"""The project's own app: what belongs to no one app. Today, the staff roles after every migrate."""
+"""The project's own app: what belongs to no one app. Today, the staff roles after every migrate, and the
+signals that keep cached permission sets current (``dgd.auth``)."""
 
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
@@ -35,4 +36,7 @@ class DgdConfig(AppConfig):
     verbose_name = "DGD"
 
     def ready(self):
+        from dgd.auth import connect_signals
+
         post_migrate.connect(ensure_roles_after_migrate, dispatch_uid="dgd.ensure_roles_after_migrate")
+        connect_signals()

@@ -120,6 +120,11 @@ if _CACHE_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# With a shared cache, a signed-in request reads its session and its user's permissions from it instead of
+# three queries (dgd/auth.py says how a change reaches every process); a per-process cache could not.
+DGD_CACHE_PERMISSIONS = bool(_CACHE_URL)
+if _CACHE_URL:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Client address -------------------------------------------------------------------------
 # How many reverse proxies (TLS terminator, load balancer) stand in front of the app: 0 uses REMOTE_ADDR;
@@ -131,7 +136,7 @@ if TRUSTED_PROXY_COUNT < 0:
 # --- Auth ---------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "dgd.auth.CachedPermissionsBackend",  # Django's ModelBackend, its permission sets cached
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -64,6 +64,11 @@ class IssueQuerySet(models.QuerySet):
         return self.filter(year=year, month=month)
 
 
+def issue_label(series, year, month, number):
+    """An issue's name as readers know it: 政务服务分册 2022年08月 第08期 (also built from plain values, in lists)."""
+    return f"{series} {year}年{month:02d}月 第{number:02d}期"
+
+
 class Issue(GuardedFieldsMixin, models.Model):
     """A monthly issue. Its workflow lives in ``issues.workflow``, the only code that may change the workflow
     fields (``GUARDED_FIELDS``). Approval freezes the content as the chief editor saw it (``approved_data``),
@@ -106,7 +111,7 @@ class Issue(GuardedFieldsMixin, models.Model):
         ]
 
     def __str__(self):
-        return f"{self.series} {self.year}年{self.month:02d}月 第{self.number:02d}期"
+        return issue_label(str(self.series), self.year, self.month, self.number)
 
     def get_absolute_url(self):
         return reverse("issues:detail", args=[self.year, f"{self.month:02d}"])

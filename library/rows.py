@@ -14,8 +14,7 @@ from policies.models import Kind, Level
 
 def entry_rows_html(entries, *, criteria=None, back_query=""):
     """``<li>`` per entry (its kind, level, regions, dates, title linking to its page with ``back_query``, issuer
-    and 文号, the keyword's snippet, themes and issues). Tags are read as loaded by
-    ``library.selectors.entries_with_tags``."""
+    and 文号, the keyword's snippet, themes and issues), from ``library.selectors.ListedEntry``."""
     keyword = getattr(criteria, "keyword", "") or ""
     kinds = {value: str(label) for value, label in Kind.choices}
     levels = {value: str(label) for value, label in Level.choices}
@@ -27,7 +26,7 @@ def entry_rows_html(entries, *, criteria=None, back_query=""):
         meta = [f'<span class="tag kind-{escape(entry.kind)}">{escape(kinds.get(entry.kind, entry.kind))}</span>']
         if entry.level:
             meta.append(f'<span class="tag">{escape(levels.get(entry.level, entry.level))}</span>')
-        meta += [f'<span class="tag region">{escape(region.short_name)}</span>' for region in entry.regions.all()]
+        meta += [f'<span class="tag region">{escape(region)}</span>' for region in entry.regions]
         meta.append(_time(entry.published_on))
         if entry.issued_on:
             meta.append(f'<span class="issued">{issued} {_time(entry.issued_on)}</span>')
@@ -39,8 +38,8 @@ def entry_rows_html(entries, *, criteria=None, back_query=""):
                 f"{highlighted(entry.doc_number, keyword)}</div>"
             )
         found = f'<p class="snippet">{snippet(entry.summary, keyword)}</p>' if keyword else ""
-        tags = [f'<span class="tag theme">{escape(theme.name)}</span>' for theme in entry.themes.all()]
-        tags += [f'<span class="issue-ref">{escape(str(item.issue))}</span>' for item in entry.issue_items.all()]
+        tags = [f'<span class="tag theme">{escape(theme)}</span>' for theme in entry.themes]
+        tags += [f'<span class="issue-ref">{escape(issue)}</span>' for issue in entry.issues]
         rows.append(
             f'<li class="entry" data-entry="{entry.pk}">\n  <div class="entry-meta">{"".join(meta)}</div>\n'
             f'  <a class="entry-title" href="{url}{entry.pk}/{back}">{highlighted(entry.display_title, keyword)}</a>\n'

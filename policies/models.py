@@ -215,6 +215,13 @@ class EntryQuerySet(models.QuerySet):
         return self.prefetch_related("regions", "themes", "partners")
 
 
+def display_title(kind, title, issuer):
+    """How lists and pages name an entry: a policy as 发文机关《标题》, anything else by its title."""
+    if kind == Kind.POLICY:
+        return f"{issuer}《{title}》" if issuer else f"《{title}》"
+    return title
+
+
 class Entry(GuardedFieldsMixin, models.Model):
     # The ready state changes only through ``policies.services.entry_mark_ready`` / ``entry_mark_draft``;
     # ``ready_at`` follows it (``save``), so it is guarded with it.
@@ -295,9 +302,7 @@ class Entry(GuardedFieldsMixin, models.Model):
 
     @property
     def display_title(self):
-        if self.kind == Kind.POLICY:
-            return f"{self.issuer}《{self.title}》" if self.issuer else f"《{self.title}》"
-        return self.title
+        return display_title(self.kind, self.title, self.issuer)
 
     def get_admin_url(self):
         proxy = proxy_for_kind(self.kind)

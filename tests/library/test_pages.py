@@ -17,11 +17,11 @@ def test_the_entry_page_shows_tags_source_issue_and_related_entries(sales_client
     content = response.content.decode()
     assert "江苏省" in content and "跨省通办" in content
     assert str(imported_sample) in content
-    related = response.context["related"]
-    assert related and entry not in related
+    related = Entry.objects.in_bulk([other.pk for other in response.context["related"]])
+    assert related and entry.pk not in related
     assert all(
         {r.code for r in other.regions.all()} & {320000} or set(other.themes.all()) & set(entry.themes.all())
-        for other in related
+        for other in related.values()
     )
     policy = Entry.objects.get(title="关于深化数字政府建设的实施意见")
     assert policy.source_url in sales_client.get(reverse("library:entry", args=[policy.pk])).content.decode() or (
@@ -161,3 +161,28 @@ def test_saving_listing_and_deleting_a_filter(sales_client, sales, imported_samp
     sales_client.force_login(sales)
     sales_client.post(reverse("library:saved_delete", args=[saved.pk]))
     assert not SavedFilter.objects.filter(pk=saved.pk).exists()
+
+
+@pytest.mark.embedded
+def test_listed_entries_hold_what_the_models_hold(imported_sample):
+    """The lists' plain rows (one query on PostgreSQL, four elsewhere) against the entries and tags as models."""
+    from library.selectors import entries_with_tags, listed_entries
+
+    ids = list(imported_sample.items.order_by("-entry__published_on").values_list("entry_id", flat=True))
+    listed = listed_entries(ids)
+    models = entries_with_tags(ids)
+    assert [row.pk for row in listed] == [entry.pk for entry in models] == ids
+    for row, entry in zip(listed, models, strict=True):
+        assert row.display_title == entry.display_title
+        assert (row.kind, row.level, row.issuer, row.doc_number, row.summary) == (
+            entry.kind,
+            entry.level,
+            entry.issuer,
+            entry.doc_number,
+            entry.summary,
+        )
+        assert (row.published_on, row.issued_on) == (entry.published_on, entry.issued_on)
+        assert row.regions == tuple(region.short_name for region in entry.regions.all())
+        assert row.themes == tuple(theme.name for theme in entry.themes.all())
+        assert row.issues == tuple(str(item.issue) for item in entry.issue_items.all()) == (str(imported_sample),)
+    assert any(len(row.regions) > 1 for row in listed) and any(len(row.themes) > 1 for row in listed)
