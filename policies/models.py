@@ -468,10 +468,21 @@ class CatalogueSample(CatalogueFacts):
     # first buckets lie together and an estimate reads only their pages.
 
     class Meta:
-        indexes = [models.Index(fields=["sample"], name="catsample_sample")]
+        indexes = [
+            # Covering (PostgreSQL): a facet's scan of the first buckets reads this index alone, 15 MB at a
+            # million entries, instead of rows that carry the vector (117 MB).
+            models.Index(
+                fields=["sample"],
+                include=["published_on", "kind", "level", "entry", "regions", "provinces", "themes", "issuer"],
+                name="catsample_covering",
+            )
+        ]
 
     def __str__(self):
         return f"{self.entry_id} (sample {self.sample})"
+
+
+COUNT_COLUMNS = ["kind", "level", "entries", "is_province"]  # what a sum over the counts table reads
 
 
 class CatalogueCount(models.Model):
@@ -495,9 +506,17 @@ class CatalogueCount(models.Model):
 
     class Meta:
         indexes = [
-            # per province under a theme (or NULL), per theme under a region (or NULL)
-            models.Index(fields=["theme", "region", "month"], name="catcount_theme"),
-            models.Index(fields=["region", "theme", "month"], name="catcount_region"),
+            # per province under a theme (or NULL), per theme under a region (or NULL); covering (PostgreSQL):
+            # a sum reads the index alone, not rows scattered over the table
+            models.Index(fields=["theme", "region", "month"], include=COUNT_COLUMNS, name="catcount_theme_covering"),
+            models.Index(fields=["region", "theme", "month"], include=COUNT_COLUMNS, name="catcount_region_covering"),
+            # the province facet: the provinces' rows alone (a sixth of the table)
+            models.Index(
+                fields=["theme", "month"],
+                include=["region", *COUNT_COLUMNS],
+                condition=models.Q(is_province=True),
+                name="catcount_province",
+            ),
             models.Index(fields=["month"], name="catcount_month"),
         ]
 
