@@ -473,10 +473,32 @@ def library_count(criteria):
         others = rows_slice(replace(criteria, keyword="", tokens=(), issuer=""), limit=KEYWORD_EXACT_SCAN + 1)
         if len(others) > KEYWORD_EXACT_SCAN:
             return about(estimate), True
+    if duplicates and not textual:
+        bounds = _branch_bounds(criteria)
+        if bounds and bounds[0] > EXACT_COUNT_LIMIT:
+            # The largest branch alone holds more than an exact count would walk: the estimate, kept between what
+            # the largest branch holds and what all of them hold together (each exact, from the counts table).
+            low, high = bounds
+            return about(min(max(estimate, low), high)), True
     exact = len(rows_slice(criteria, limit=EXACT_COUNT_LIMIT + 1))
     if exact > EXACT_COUNT_LIMIT:
         return about(max(estimate, exact)), True
     return exact, False
+
+
+def _branch_bounds(criteria):
+    """Under several regions or themes (no keyword, issuing body or issue): ``(largest, total)``, the matches of
+    the largest single (region, theme) branch and the sum over all of them (an entry in two branches counted
+    twice), exact sums from the counts table in one query; None when the date filter does not fall on whole
+    months (odd days would need the index tables)."""
+    months, days = _month_split(criteria.date_from, criteria.date_to)
+    if days or criteria.issue_id or criteria.ready_after or criteria.ready_until:
+        return None
+    match = {"region_id__in": criteria.regions} if criteria.regions else {"region": None}
+    match |= {"theme_id__in": criteria.themes} if criteria.themes else {"theme": None}
+    rows = _counts_rows(criteria, months or (None, None), **match)
+    branches = [row["n"] for row in rows.values("region_id", "theme_id").annotate(n=Sum("entries"))]
+    return (max(branches), sum(branches)) if branches else (0, 0)
 
 
 def _next_month(day):
@@ -507,10 +529,10 @@ def _month_split(date_from, date_to):
     return (first, end), rest
 
 
-def _sum_counts(criteria, months, value, **match):
-    """Entries per ``value`` (an expression over ``CatalogueCount``: a region, theme, kind, level or year)
-    summed from the counts table over the whole months."""
-    rows = CatalogueCount.objects.filter(**match)
+def _counts_rows(criteria, months, **match):
+    """The rows of the counts table that ``match``, under the criteria's kinds and levels, in the whole months
+    ``(first, end)`` (None: open)."""
+    rows = CatalogueCount.objects.filter(**match).order_by()
     if criteria.kinds:
         rows = rows.filter(kind__in=criteria.kinds)
     if criteria.levels:
@@ -520,7 +542,13 @@ def _sum_counts(criteria, months, value, **match):
         rows = rows.filter(month__gte=first)
     if end is not None:
         rows = rows.filter(month__lt=end)
-    counted = rows.order_by().annotate(value=value).values("value").annotate(n=Sum("entries"))
+    return rows
+
+
+def _sum_counts(criteria, months, value, **match):
+    """Entries per ``value`` (an expression over ``CatalogueCount``: a region, theme, kind, level or year)
+    summed from the counts table over the whole months."""
+    counted = _counts_rows(criteria, months, **match).annotate(value=value).values("value").annotate(n=Sum("entries"))
     return {row["value"]: row["n"] for row in counted if row["n"]}
 
 

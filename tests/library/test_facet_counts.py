@@ -121,6 +121,32 @@ def test_the_list_count_is_exact_and_summed_from_the_counts_table(catalogue):
             assert any(CatalogueCount._meta.db_table in query["sql"] for query in queries.captured_queries)
 
 
+@pytest.mark.parametrize("limit", [3, 10_000])
+def test_a_large_count_over_several_values_is_estimated_within_exact_bounds(catalogue, monkeypatch, limit):
+    """Several regions and themes: when the largest (region, theme) branch alone holds more than an exact count
+    would walk, the count is an estimate between that branch and the sum of all branches (an entry in two
+    counted twice), both read from the counts table; else it is exact."""
+    from library import selectors
+
+    monkeypatch.setattr(selectors, "EXACT_COUNT_LIMIT", limit)
+    themes = _theme_ids()
+    criteria = Criteria(regions=(320000, 440000), themes=(themes["e-licence"], themes["one-network"]))
+    exact = catalogue_rows(criteria).count()
+    single = [
+        catalogue_rows(Criteria(regions=(region,), themes=(theme,))).count()
+        for region in criteria.regions
+        for theme in criteria.themes
+    ]
+    count, approximate = library_count(criteria)
+    assert (max(single) > limit) == (limit == 3)  # both paths taken
+    if max(single) > limit and connection.vendor == "postgresql":  # SQLite counts every list by its rows
+        assert approximate and max(single) <= count <= sum(single)
+        assert max(single) <= exact <= sum(single)
+    else:
+        assert (count, approximate) == (exact, False)
+    assert exact > 3
+
+
 def reads_counts_table(criteria, by):
     """Whether the library sums the facet ``by`` under this filter from the counts table (CatalogueCount)."""
     with CaptureQueriesContext(connection) as queries:
