@@ -470,9 +470,10 @@ def province_detail(request, code):
     themes = selectors.themes()
     latest = selectors.library_page(selectors.Criteria(regions=(province.code,)), per_page=10)
     query = filter_query(request.GET)
+    province_url = reverse("library:province", args=[province.code]).replace(f"/{province.code}/", "/{code}/")
 
     def province_page(other):
-        url = reverse("library:province", args=[other])
+        url = province_url.format(code=int(other))
         return f"{url}?{query}" if query else url
 
     context = _facets_context(request, map_link=province_page, lists=("provinces",), version=version)
@@ -483,11 +484,12 @@ def province_detail(request, code):
             "by_theme": [
                 (theme, summary["by_theme"][theme.pk]) for theme in themes if summary["by_theme"].get(theme.pk)
             ],
-            "by_month": summary["by_month"],
+            "by_month": [(month.strftime("%Y-%m"), n) for month, n in summary["by_month"]],
             "top_month": max((n for _month, n in summary["by_month"]), default=0),
             "by_city": by_city,
             "top_city": max((n for _code, _name, n in by_city), default=0),
             "latest": latest.entries,
+            "index_url": reverse("library:index"),
         }
     )
     return render(request, "library/province_detail.html", context)

@@ -43,7 +43,7 @@ def test_the_province_page_counts_by_theme_and_month_and_maps_the_current_filter
     by_theme = {theme.slug: n for theme, n in response.context["by_theme"]}
     assert by_theme["cross-province"] == 1
     assert by_theme["business-environment"] >= 1
-    assert [(month.strftime("%Y-%m"), n) for month, n in response.context["by_month"]] == [("2022-08", 4)]
+    assert response.context["by_month"] == [("2022-08", 4)]
     assert len(response.context["latest"]) == 4
     svg = response.context["map"]
     assert svg.startswith("<svg") and 'data-code="320000" data-count="1"' in svg
