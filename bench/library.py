@@ -168,6 +168,11 @@ def client_for_sales():
     return client
 
 
+def cache_name():
+    backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+    return f"{backend} (sessions and permission sets cached)" if settings.DGD_CACHE_PERMISSIONS else backend
+
+
 def database_version():
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -257,7 +262,7 @@ def main():
     lines = [
         f"\n## Sales library at {total:,} entries ({ready:,} ready) — {time.strftime('%Y-%m-%d %H:%M %Z')}\n",
         f"Machine: {platform.node()}, {os.cpu_count()} cores, {memory_gib():.0f} GiB, {platform.machine()}, "
-        f"Python {platform.python_version()}, database {database_version()}. "
+        f"Python {platform.python_version()}, database {database_version()}, cache {cache_name()}. "
         f"Command: `make bench` (or `python -m bench.library --entries {args.entries}`). Server time of the whole "
         f"view through Django's test client, warm, {args.runs} runs (exports 3); ms. CPU: the p50 of the Django "
         f"process's CPU time per request (PostgreSQL's excluded). Load average (1/5/15 min) at the start "

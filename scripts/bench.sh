@@ -31,7 +31,12 @@ if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE dgd_lib_bench ENCODING 'UTF8' TEMPLATE template0" >/dev/null
   psql -h 127.0.0.1 -U postgres -c "ALTER DATABASE dgd_lib_bench SET jit = off" \
     -c "ALTER DATABASE dgd_lib_bench SET work_mem = '64MB'" >/dev/null
-  DATABASE_URL=${BENCH_LIBRARY_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dgd_lib_bench} \
+  # As in production: the shared Redis cache (sessions, permission sets, counts), on a database of its own.
+  library_cache=""
+  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    library_cache=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/12}
+  fi
+  DATABASE_URL=${BENCH_LIBRARY_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dgd_lib_bench} REDIS_URL=$library_cache \
     sh -c "$PY manage.py migrate --noinput -v 0 && $PY -m bench.library --entries ${BENCH_LIBRARY_ENTRIES:-1000000}"
   # Saved-filter alerts (bench/alerts.py): 1,000 daily alerts over the same million entries, 500 made ready.
   DATABASE_URL=${BENCH_LIBRARY_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dgd_lib_bench} \
