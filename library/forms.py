@@ -1,9 +1,10 @@
 """Forms of the sales library (its filter is ``library.filters.LibraryFilter``)."""
 
 from django import forms
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+
+from library.markup import esc
 
 
 class SavedFilterForm(forms.Form):
@@ -25,16 +26,15 @@ def checkbox_list(name, choices, chosen):
     for value, label in choices:
         checked = " checked" if value in chosen else ""
         items.append(
-            f'<li><label><input type="checkbox" name="{name}" value="{escape(value)}"{checked}> '
-            f"{escape(label)}</label></li>"
+            f'<li><label><input type="checkbox" name="{name}" value="{esc(value)}"{checked}> {esc(label)}</label></li>'
         )
     return mark_safe(f'<ul class="checkboxes" id="id_{name}">{"".join(items)}</ul>')  # every value escaped above
 
 
 def issue_options(issues, chosen):
     """The ``<option>`` list of the issue selector: every issue by id, the chosen one selected."""
-    items = [f'<option value="">{escape(_("All issues"))}</option>']
+    items = [f'<option value="">{esc(_("All issues"))}</option>']
     for pk, label in issues:
         selected = " selected" if pk == chosen else ""
-        items.append(f'<option value="{pk}"{selected}>{escape(label)}</option>')
+        items.append(f'<option value="{pk}"{selected}>{esc(label)}</option>')
     return mark_safe("".join(items))  # every value escaped above

@@ -10,9 +10,9 @@ read as markup.
 import re
 from functools import lru_cache
 
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from library.markup import esc
 from policies.indexing import query_phrases, query_tokens
 
 SNIPPET_LENGTH = 100  # characters of the summary shown
@@ -45,17 +45,17 @@ def keyword_pattern(keyword):
 def _marked(text, pattern):
     parts, position = [], 0
     for match in pattern.finditer(text):
-        parts.append(escape(text[position : match.start()]))
-        parts.append(f"<mark>{escape(match.group())}</mark>")
+        parts.append(esc(text[position : match.start()]))
+        parts.append(f"<mark>{esc(match.group())}</mark>")
         position = match.end()
-    parts.append(escape(text[position:]))
+    parts.append(esc(text[position:]))
     return mark_safe("".join(parts))  # every piece of the text escaped above
 
 
 def highlighted(text, keyword):
     """``text`` escaped, with each match of ``keyword`` in ``<mark>``."""
     pattern = keyword_pattern(keyword) if keyword else None
-    return _marked(text or "", pattern) if pattern else escape(text or "")
+    return _marked(text or "", pattern) if pattern else esc(text or "")
 
 
 def snippet(text, keyword, *, length=SNIPPET_LENGTH):
@@ -67,5 +67,5 @@ def snippet(text, keyword, *, length=SNIPPET_LENGTH):
     start = max(0, match.start() - SNIPPET_BEFORE) if match else 0
     end = min(len(text), max(start + length, match.end() if match else 0))
     window = text[start:end]
-    shown = _marked(window, pattern) if pattern else escape(window)
+    shown = _marked(window, pattern) if pattern else esc(window)
     return mark_safe(("…" if start > 0 else "") + shown + ("…" if end < len(text) else ""))

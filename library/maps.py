@@ -8,8 +8,9 @@ province statistics): no outline, so no border or island group to get wrong, and
 
 import math
 
-from django.utils.html import escape
 from django.utils.translation import gettext as _
+
+from library.markup import esc
 
 # GB/T 2260 code → (column, row) on a 7 × 9 grid, north up, west left.
 TILES = {
@@ -86,15 +87,15 @@ def china_tile_map_svg(*, counts, regions, link=None, chosen=(), approximate=Fal
     title = _("Entries (estimated)") if approximate else _("Entries")
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="group" '
-        f'aria-label="{escape(_("Entries per province"))}" class="china-map" font-family="sans-serif">',
+        f'aria-label="{esc(_("Entries per province"))}" class="china-map" font-family="sans-serif">',
         f'<g class="legend" aria-hidden="true"><text x="0" y="11" font-size="12" font-weight="600" fill="#111827">'
-        f"{escape(title)}</text>",
+        f"{esc(title)}</text>",
     ]
     for item in legend(bounds, approximate):
         parts.append(
             f'<rect x="0" y="{item["y"]}" width="14" height="14" rx="2" fill="{item["fill"]}" stroke="#94a3b8" '
             f'stroke-width="0.5"/><text x="20" y="{item["text_y"]}" font-size="11" fill="#374151">'
-            f"{escape(item['label'])}</text>"
+            f"{esc(item['label'])}</text>"
         )
     parts.append("</g>")
     for region in regions:
@@ -106,15 +107,15 @@ def china_tile_map_svg(*, counts, regions, link=None, chosen=(), approximate=Fal
         fill = shade(count, bounds)
         ink, soft = ("#fff", "#fff") if fill in SHADES[3:] else ("#111827", "#374151")
         is_chosen = region.code in chosen
-        label = escape(label_format % {"name": region.short_name, "count": count})
+        label = esc(label_format % {"name": region.short_name, "count": count})
         stroke = 'stroke="#b45309" stroke-width="3"' if is_chosen else 'stroke="#94a3b8" stroke-width="0.6"'
         url = link(region.code) if link else ""
         parts.append(
             f'<g class="tile{" chosen" if is_chosen else ""}" data-code="{region.code}" data-count="{count}">'
-            + (f'<a href="{escape(url)}" aria-label="{label}">' if url else "")
+            + (f'<a href="{esc(url)}" aria-label="{label}">' if url else "")
             + f'<title>{label}</title><rect x="{x}" y="{y}" width="{TILE}" height="{TILE}" rx="4" fill="{fill}" '
             f'{stroke}/><text class="name" x="{x + TILE // 2}" y="{y + 22}" text-anchor="middle" font-size="13" '
-            f'font-weight="600" fill="{ink}">{escape(region.short_name)}</text><text class="count" '
+            f'font-weight="600" fill="{ink}">{esc(region.short_name)}</text><text class="count" '
             f'x="{x + TILE // 2}" y="{y + 41}" text-anchor="middle" font-size="12" fill="{soft}">'
             f"{about if count else ''}{count}</text>" + ("</a>" if url else "") + "</g>"
         )

@@ -4,11 +4,11 @@ included per row cost more than every query of the page (docs/benchmarks.md). Ev
 keyword's matches are marked by ``library.highlight``, which escapes the text around them."""
 
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from library.highlight import highlighted, snippet
+from library.markup import esc
 from policies.models import Kind, Level
 
 
@@ -19,14 +19,14 @@ def entry_rows_html(entries, *, criteria=None, back_query=""):
     kinds = {value: str(label) for value, label in Kind.choices}
     levels = {value: str(label) for value, label in Level.choices}
     url = reverse("library:entry", args=[987654321]).replace("987654321/", "")
-    back = f"?{escape(back_query)}" if back_query else ""
-    issued = escape(_("Issued"))
+    back = f"?{esc(back_query)}" if back_query else ""
+    issued = esc(_("Issued"))
     rows = []
     for entry in entries:
-        meta = [f'<span class="tag kind-{escape(entry.kind)}">{escape(kinds.get(entry.kind, entry.kind))}</span>']
+        meta = [f'<span class="tag kind-{esc(entry.kind)}">{esc(kinds.get(entry.kind, entry.kind))}</span>']
         if entry.level:
-            meta.append(f'<span class="tag">{escape(levels.get(entry.level, entry.level))}</span>')
-        meta += [f'<span class="tag region">{escape(region)}</span>' for region in entry.regions]
+            meta.append(f'<span class="tag">{esc(levels.get(entry.level, entry.level))}</span>')
+        meta += [f'<span class="tag region">{esc(region)}</span>' for region in entry.regions]
         meta.append(_time(entry.published_on))
         if entry.issued_on:
             meta.append(f'<span class="issued">{issued} {_time(entry.issued_on)}</span>')
@@ -34,12 +34,11 @@ def entry_rows_html(entries, *, criteria=None, back_query=""):
         if entry.issuer or entry.doc_number:
             between = " · " if entry.issuer and entry.doc_number else ""
             source = (
-                f'<div class="entry-source">{escape(entry.issuer)}{between}'
-                f"{highlighted(entry.doc_number, keyword)}</div>"
+                f'<div class="entry-source">{esc(entry.issuer)}{between}{highlighted(entry.doc_number, keyword)}</div>'
             )
         found = f'<p class="snippet">{snippet(entry.summary, keyword)}</p>' if keyword else ""
-        tags = [f'<span class="tag theme">{escape(theme)}</span>' for theme in entry.themes]
-        tags += [f'<span class="issue-ref">{escape(issue)}</span>' for issue in entry.issues]
+        tags = [f'<span class="tag theme">{esc(theme)}</span>' for theme in entry.themes]
+        tags += [f'<span class="issue-ref">{esc(issue)}</span>' for issue in entry.issues]
         rows.append(
             f'<li class="entry" data-entry="{entry.pk}">\n  <div class="entry-meta">{"".join(meta)}</div>\n'
             f'  <a class="entry-title" href="{url}{entry.pk}/{back}">{highlighted(entry.display_title, keyword)}</a>\n'

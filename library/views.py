@@ -15,7 +15,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -24,6 +23,7 @@ from library import exports, selectors
 from library.filters import LibraryFilter
 from library.forms import SavedFilterForm, checkbox_list, issue_options
 from library.maps import china_tile_map_svg
+from library.markup import esc
 from library.models import SavedFilter
 from library.services import FILTER_PARAMETERS, filter_query, saved_filter_create, saved_filter_delete
 from policies.indexing import catalogue_version
@@ -295,14 +295,14 @@ ISSUERS_SHOWN = 20
 def facet_list_html(list_id, items, *, approximate, data=None, single=False):
     """One facet list as markup: each value a link with its count, the chosen ones marked. Built as a string:
     a template costs more per item (escaping, localising each number) than reading the counts from the cache."""
-    about = escape(_("about")) + " " if approximate else ""
+    about = esc(_("about")) + " " if approximate else ""
     rows = []
     for item in items:
         marked = ' class="chosen"' if item["chosen"] else ""
         current = ' aria-current="true"' if item["chosen"] else ""
-        attribute = f' data-{data}="{escape(item["key"])}"' if data else ""
+        attribute = f' data-{data}="{esc(item["key"])}"' if data else ""
         rows.append(
-            f'<li{marked}><a href="{escape(item["url"])}"{attribute}{current}>{escape(item["label"])}</a> '
+            f'<li{marked}><a href="{esc(item["url"])}"{attribute}{current}>{esc(item["label"])}</a> '
             f'<span class="n">{about}{item["count"]}</span></li>'
         )
     classes = "facet-list single" if single else "facet-list"
