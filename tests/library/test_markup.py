@@ -14,5 +14,7 @@ def test_esc_is_django_s_escape(value):
 
 
 def test_esc_escapes_every_markup_character_and_reads_lazy_text():
-    assert esc("""<a href="x" onclick='y'>&</a>""") == "&lt;a href=&quot;x&quot; onclick=&#x27;y&#x27;&gt;&amp;&lt;/a&gt;"
+    assert (
+        esc("""<a href="x" onclick='y'>&</a>""") == "&lt;a href=&quot;x&quot; onclick=&#x27;y&#x27;&gt;&amp;&lt;/a&gt;"
+    )
     assert esc(gettext_lazy("Entries")) == escape(gettext_lazy("Entries"))
