@@ -55,6 +55,8 @@ class CachedPermissionsBackend(ModelBackend):
 
 def permissions_changed(**_kwargs):
     """A new generation now and when the change commits: every cached set is read again."""
+    if not settings.DGD_CACHE_PERMISSIONS:
+        return
     cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
     transaction.on_commit(lambda: cache.set(GENERATION_KEY, uuid.uuid4().hex, None))
 
