@@ -496,9 +496,14 @@ def library_count(criteria, *, first_page=None):
         # count exactly only if those rows are few (counted, not estimated: the planner's figures for a small or
         # churned table can be far off), else show the planner's estimate, which it makes well for a keyword
         # (the text's statistics: 445 expected for 479 found under 一网通办 in 西藏 over two years), and for an
-        # issuing body when it expects many.
-        others = rows_slice(replace(criteria, keyword="", tokens=(), issuer=""), limit=KEYWORD_EXACT_SCAN + 1)
+        # issuing body when it expects many; never above what the other filters leave (exact from the counts
+        # table where it can say) nor below what the first page shows.
+        without_text = replace(criteria, keyword="", tokens=(), issuer="")
+        others = rows_slice(without_text, limit=KEYWORD_EXACT_SCAN + 1)
         if len(others) > KEYWORD_EXACT_SCAN:
+            ceiling = table_count(without_text)
+            if ceiling is not None:
+                estimate = min(estimate, ceiling)
             return about(max(estimate, at_least)), True
     if duplicates and not textual:
         bounds = _branch_bounds(criteria)

@@ -147,6 +147,29 @@ def test_a_large_count_over_several_values_is_estimated_within_exact_bounds(cata
     assert exact > 3
 
 
+def test_a_keyword_s_estimate_stays_between_the_first_page_and_the_other_filters(catalogue, monkeypatch):
+    """Under a keyword, once the other filters leave more rows than an exact count would check, the count is the
+    planner's estimate: never more than those other filters leave (exact, from the counts table), never less
+    than the first page shows. (PostgreSQL: SQLite counts every list by its rows.)"""
+    from library import selectors
+
+    monkeypatch.setattr(selectors, "KEYWORD_EXACT_SCAN", 2)
+    criteria = Criteria(regions=(320000,), keyword="政务", tokens=("政务",))
+    others = catalogue_rows(Criteria(regions=(320000,))).count()
+    exact = catalogue_rows(criteria).count()
+    assert exact > 3
+    first_page = selectors.library_page(criteria, per_page=2)
+    for planner in (10**6, 0):
+        monkeypatch.setattr(selectors, "_planner_rows", lambda queryset, planner=planner: planner)
+        count, approximate = library_count(criteria, first_page=first_page)
+        if connection.vendor == "postgresql":
+            assert approximate and count == (others if planner else 3)
+        else:
+            assert (count, approximate) == (exact, False)
+    everything = selectors.library_page(criteria, per_page=exact)
+    assert library_count(criteria, first_page=everything) == (exact, False)  # the page holds them all
+
+
 def reads_counts_table(criteria, by):
     """Whether the library sums the facet ``by`` under this filter from the counts table (CatalogueCount)."""
     with CaptureQueriesContext(connection) as queries:
