@@ -379,9 +379,9 @@ def parse_after(value):
 def _relevance_window(criteria):
     """The newest ``RELEVANCE_WINDOW`` matches' ids: a subquery when one index walk gives them (the ranking is
     then one query), else the ids read first (several values' branches, each walked on its own)."""
-    rows, duplicates = _driver(criteria)
+    _rows, duplicates = _driver(criteria)
     if not duplicates:
-        return _filtered(criteria, rows).order_by("-published_on", "-entry_id").values("entry_id")[:RELEVANCE_WINDOW]
+        return catalogue_rows(criteria).values("entry_id")[:RELEVANCE_WINDOW]
     return [pk for _day, pk in rows_slice(criteria, limit=RELEVANCE_WINDOW)]
 
 
@@ -447,6 +447,20 @@ def _planner_rows(queryset):
         return 0
     plan = json.loads(queryset.explain(format="json"))
     return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def library_list(criteria, *, page=1, after=None, per_page=PER_PAGE):
+    """``(page, count, approximate)``: one page of results and the list's count, each from what is cheapest:
+    where the counts table says nothing matches, no index is walked; where it gives the count, that is it;
+    else the first page, when it holds every match, is the count (``library_count``)."""
+    counted = table_count(criteria)
+    if counted == 0:
+        return LibraryPage(entries=[], number=page, has_next=False, next_after=None), 0, False
+    results = library_page(criteria, page=page, after=after, per_page=per_page)
+    if counted is not None:
+        return results, counted, False
+    count, approximate = library_count(criteria, first_page=results if page == 1 and not after else None)
+    return results, count, approximate
 
 
 def table_count(criteria):

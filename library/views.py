@@ -250,18 +250,9 @@ def _form_markup(criteria, filterset):
 @library_access
 def index(request):
     filterset, criteria, page, after, errors = _filter_request(request)
-    counted = selectors.table_count(criteria)  # exact and cheap where the counts table can say
-    if counted == 0:  # nothing to walk the index for
-        results = selectors.LibraryPage(entries=[], number=page, has_next=False, next_after=None)
-    else:
-        results = selectors.library_page(criteria, page=page, after=after, per_page=selectors.PER_PAGE)
+    results, count, approximate = selectors.library_list(criteria, page=page, after=after, per_page=selectors.PER_PAGE)
     if page > 1 and not results.entries:
         errors.append(_("There is nothing on page %(page)d of this list.") % {"page": page})
-    if counted is None:
-        first_page = results if page == 1 and not after else None
-        count, approximate = selectors.library_count(criteria, first_page=first_page)
-    else:
-        count, approximate = counted, False
     query = filter_query(request.GET)
     chips = _chips(request, filterset, criteria)
     empty = not results.entries and page == 1 and not after

@@ -46,23 +46,28 @@ def read_confirm_token(token):
         raise BadToken(str(error)) from None
 
 
+def _id_token(salt, subscriber_id):
+    return signing.Signer(salt=salt).sign(str(subscriber_id))
+
+
+def _read_id_token(salt, token):
+    try:
+        return int(signing.Signer(salt=salt).unsign(token))
+    except (signing.BadSignature, ValueError) as error:
+        raise BadToken(str(error)) from None
+
+
 def manage_token(subscriber_id):
-    return signing.Signer(salt=MANAGE_SALT).sign(str(subscriber_id))
+    return _id_token(MANAGE_SALT, subscriber_id)
 
 
 def read_manage_token(token):
-    try:
-        return int(signing.Signer(salt=MANAGE_SALT).unsign(token))
-    except (signing.BadSignature, ValueError) as error:
-        raise BadToken(str(error)) from None
+    return _read_id_token(MANAGE_SALT, token)
 
 
 def weekly_token(subscriber_id):
-    return signing.Signer(salt=WEEKLY_SALT).sign(str(subscriber_id))
+    return _id_token(WEEKLY_SALT, subscriber_id)
 
 
 def read_weekly_token(token):
-    try:
-        return int(signing.Signer(salt=WEEKLY_SALT).unsign(token))
-    except (signing.BadSignature, ValueError) as error:
-        raise BadToken(str(error)) from None
+    return _read_id_token(WEEKLY_SALT, token)
