@@ -116,7 +116,8 @@ def _read(cursor, table, pk):
         columns = [column[0] for column in cursor.description]
         pk_index = columns.index(pk)
         rows = {}
-        with cursor.cursor.copy(f"COPY {_quote(table)} TO STDOUT") as copy:
+        # (SELECT …): a partitioned table (the catalogue's sample) is copied out only through a query
+        with cursor.cursor.copy(f"COPY (SELECT * FROM {_quote(table)}) TO STDOUT") as copy:
             data = b"".join(bytes(chunk) for chunk in copy)
         for line in data.splitlines(keepends=True):  # text format escapes tabs and newlines inside values
             rows[line.rstrip(b"\n").split(b"\t")[pk_index]] = line

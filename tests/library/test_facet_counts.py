@@ -4,6 +4,7 @@ for many filters and after every kind of change; the table stays what a full reb
 import datetime
 import itertools
 import random
+import re
 from collections import Counter
 
 import pytest
@@ -404,28 +405,53 @@ def test_broad_facets_are_estimated_from_the_sample_table(catalogue, monkeypatch
     indexed(*[_random_entry(rng, status=Status.READY) for _ in range(150)])
     monkeypatch.setattr(selectors, "_planner_rows", lambda queryset: 2)  # expects few: the whole sample table
     theme = _theme_ids()["e-licence"]
-    # a sample of fewer than FACET_MIN_SAMPLE matches: counted exactly instead
-    counts, approximate = selectors._matched_facets(Criteria(themes=(theme,)), ["provinces"])["provinces"]
-    assert not approximate
-    assert counts == brute_facets(Criteria(themes=(theme,)))["provinces"]
+    # a sample of fewer than FACET_MIN_SAMPLE matches: counted exactly instead, every list in one query
+    both = selectors._matched_facets(Criteria(themes=(theme,)), ["provinces", "themes", "levels", "kinds"])
+    assert not any(approximate for _counts, approximate in both.values())
+    expected = brute_facets(Criteria(themes=(theme,)))
+    assert both["provinces"][0] == expected["provinces"]
+    in_theme = Entry.objects.filter(status=Status.READY, themes=theme)
+    themes_in_theme = Counter(
+        pk for entry in in_theme.prefetch_related("themes") for pk in {t.pk for t in entry.themes.all()}
+    )
+    assert both["themes"][0] == dict(themes_in_theme)
+    assert both["levels"][0] == dict(Counter(in_theme.values_list("level", flat=True)))
+    assert both["kinds"][0] == dict(Counter(in_theme.values_list("kind", flat=True)))
     monkeypatch.setattr(selectors, "FACET_MIN_SAMPLE", 1)
     parents = dict(Region.objects.values_list("code", "parent_id"))
-    sampled = Counter()
-    for entry in Entry.objects.filter(status=Status.READY, themes=theme).prefetch_related("regions"):
+    sampled, sampled_themes = Counter(), Counter()
+    for entry in in_theme.prefetch_related("regions", "themes"):
         if sample_bucket(entry.pk) < SAMPLE_TABLE_BUCKETS:
             sampled.update({code for r in entry.regions.all() for code in _expanded(r.code, parents)})
+            sampled_themes.update({t.pk for t in entry.themes.all()})
     assert sum(sampled.values()) > 3
-    counts, approximate = selectors._matched_facets(Criteria(themes=(theme,)), ["provinces"])["provinces"]
-    assert approximate
+    both = selectors._matched_facets(Criteria(themes=(theme,)), ["provinces", "themes"])
+    assert all(approximate for _counts, approximate in both.values())
     scale = SAMPLE_BUCKETS / SAMPLE_TABLE_BUCKETS
-    assert counts == {
+    assert both["provinces"][0] == {
         code: selectors.about(n * scale, sampled=n) for code, n in sampled.items() if parents[code] is None
     }
+    assert both["themes"][0] == {pk: selectors.about(n * scale, sampled=n) for pk, n in sampled_themes.items()}
     # a keyword is matched in the sample table as in the catalogue: 政务 is in almost every summary
     keyword = Criteria(keyword="政务", tokens=("政务",))
     both = selectors._matched_facets(keyword, ["provinces", "themes"])
     assert all(approximate and counts for counts, approximate in both.values())
     assert both["themes"] == selectors._matched_facets(keyword, ["themes"])["themes"]
+
+
+def test_the_sample_table_is_read_one_partition_per_bucket(db):
+    """Migration 0017 splits the sample table by bucket: every bucket it holds has its partition (a row of a
+    bucket without one could not be written), and reading the first buckets reads only theirs."""
+    table = CatalogueSample._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = %s ORDER BY 1",
+            [table],
+        )
+        assert [name for (name,) in cursor.fetchall()] == [f"{table}_{n}" for n in range(SAMPLE_TABLE_BUCKETS)]
+    plan = CatalogueSample.objects.filter(sample__lt=2).explain()
+    assert set(re.findall(rf" on {table}_(\d+) ", plan)) == {"0", "1"}
 
 
 @pytest.mark.embedded
