@@ -33,6 +33,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from dgd.roles import SALES, ensure_roles  # noqa: E402
+from dgd.startup import prepare_process  # noqa: E402
 from library.filters import LibraryFilter  # noqa: E402
 from library.selectors import library_count  # noqa: E402
 from policies.indexing import catalogue_changed, entries_reindex  # noqa: E402
@@ -204,6 +205,7 @@ def main():
     client = client_for_sales()
     entry_id = CatalogueRow.objects.order_by("-published_on", "-entry_id").values_list("entry_id", flat=True)[500]
 
+    prepare_process()  # as dgd.wsgi does in every gunicorn worker: lazy loads done, the collector kept off them
     rows = []
     for name, url, params in CASES:
         url = url or f"/library/entry/{entry_id}/"

@@ -766,7 +766,7 @@ def _typed_counts(facets, rows):
     return counts
 
 
-FACET_SAMPLE_ROWS = 8000  # the sample buckets read are chosen for about this many sampled matches
+FACET_SAMPLE_ROWS = 4000  # the sample buckets read are chosen for about this many sampled matches
 FACET_MIN_SAMPLE = 200  # fewer sampled matches than this (a set of under ~2,000): count them all instead
 
 

@@ -6,7 +6,7 @@ and the planner, which underestimates a phrase of several two-character runs AND
 under 一网通办), did not combine the keyword's bitmap with the bucket's. One partition per bucket: ``sample < k``
 reads *k* of the six. And a region or theme filter (``regions && …``) was checked on every keyword match's
 row: with a GIN index on each array, the two bitmaps are ANDed first (证照 in 广东: 57 → 11 ms over the six
-buckets at a million entries).
+buckets at a million entries). The vector's index carries the date too.
 
 The primary key becomes ``(entry_id, sample)``, as a partitioned table's key must hold its partition key;
 ``sample`` is derived from the entry id, so the entry alone stays unique. SQLite keeps its plain, empty table.
@@ -42,10 +42,15 @@ def _rebuild(schema_editor, *, partitioned):
         f"CREATE INDEX catsample_covering ON {TABLE} (sample) "
         "INCLUDE (published_on, kind, level, entry_id, regions, provinces, themes, issuer)"
     )
-    execute(f"CREATE INDEX catsample_vector ON {TABLE} USING gin (vector)")
     if partitioned:
+        # The date beside the lexemes (btree_gin): a keyword under a date filter visits only the rows of those
+        # dates (under 一网通办 over two years, 3,860 of 15,078 sampled matches: 56 → 16 ms).
+        execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
+        execute(f"CREATE INDEX catsample_vector ON {TABLE} USING gin (vector, published_on)")
         execute(f"CREATE INDEX catsample_regions ON {TABLE} USING gin (regions)")
         execute(f"CREATE INDEX catsample_themes ON {TABLE} USING gin (themes)")
+    else:
+        execute(f"CREATE INDEX catsample_vector ON {TABLE} USING gin (vector)")
     execute(f"ANALYZE {TABLE}")
 
 
