@@ -766,7 +766,7 @@ def _typed_counts(facets, rows):
     return counts
 
 
-FACET_SAMPLE_ROWS = 4000  # the sample buckets read are chosen for about this many sampled matches
+FACET_SAMPLE_ROWS = 5000  # the sample buckets read are chosen for about this many sampled matches
 FACET_MIN_SAMPLE = 200  # fewer sampled matches than this (a set of under ~2,000): count them all instead
 
 
@@ -827,10 +827,15 @@ def _sample_counts(criteria, *, facets, buckets):
     return matches, _typed_counts(facets, [row for row in rows if row[0] is not None])
 
 
+TWO_FIGURES_SAMPLE = 50  # sampled entries an estimate rests on at least to be shown to two figures
+
+
 def about(n, *, sampled=None):
     """An estimate rounded to two significant figures (12,345 → 12,000), so it does not look exact; to one when
-    it rests on fewer than 100 sampled entries (its error is then some 10–30 %)."""
-    figures = 1 if sampled is not None and sampled < 100 else 2
+    it rests on fewer than ``TWO_FIGURES_SAMPLE`` sampled entries (its error, about 1/√n, is then 15–30 %, and a
+    second figure would claim more than it knows; from 50 on, one figure would add more error than it hides:
+    2,522 shown as 3,000)."""
+    figures = 1 if sampled is not None and sampled < TWO_FIGURES_SAMPLE else 2
     if n < 10**figures:
         return round(n)
     return int(round(n, figures - len(str(round(n)))))

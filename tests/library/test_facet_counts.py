@@ -507,5 +507,5 @@ def test_estimates_are_rounded_to_two_figures_so_they_do_not_look_exact():
         160000,
         1_000_000,
     ]
-    # resting on fewer than 100 sampled entries: one figure
-    assert [about(n, sampled=s) for n, s in ((12345, 99), (12345, 100), (8.5, 1), (187, 18))] == [10000, 12000, 8, 200]
+    # resting on fewer than 50 sampled entries: one figure
+    assert [about(n, sampled=s) for n, s in ((12345, 49), (12345, 50), (8.5, 1), (187, 18))] == [10000, 12000, 8, 200]
