@@ -389,12 +389,12 @@ def library_page(criteria, *, page=1, after=None, per_page=PER_PAGE):
     """One page of results: by keyset cursor (``after``) when given, else by page number (up to
     ``MAX_PAGE``); under ``sort=relevance`` the newest ``RELEVANCE_WINDOW`` matches ranked by relevance."""
     if criteria.by_relevance:
-        ranked = (
-            Entry.objects.filter(pk__in=_relevance_window(criteria))
-            .annotate(phrases=_phrases_whole(criteria), rank=_relevance(criteria))
-            .order_by("-phrases", "-rank", "-published_on", "-id")
-            .values_list("id", flat=True)
-        )
+        ranked = Entry.objects.filter(pk__in=_relevance_window(criteria)).annotate(rank=_relevance(criteria))
+        order = ("-rank", "-published_on", "-id")
+        whole = _phrases_whole(criteria)
+        if whole is not None:
+            ranked, order = ranked.annotate(phrases=whole), ("-phrases", *order)
+        ranked = ranked.order_by(*order).values_list("id", flat=True)
         start = (page - 1) * per_page
         found = list(ranked[start : start + per_page + 1])
         return LibraryPage(
@@ -425,11 +425,14 @@ def _occurrences(field, token):
 def _phrases_whole(criteria):
     """Phrase first: how many of the query's phrases occur whole in the entry's normalised text (contiguous,
     whatever punctuation or spaces lie between their characters), so 免证办实施方案 ranks “免证办”实施方案 above
-    an entry holding 免证办 and 实施方案 apart."""
-    whole = Value(0)
+    an entry holding 免证办 and 实施方案 apart. A phrase that is one of the words is in every match: only the
+    others are looked for (none, and the entry's text, 3,000 characters and more, is not read at all)."""
+    whole = None
     for phrase in query_phrases(criteria.keyword):
-        whole = whole + Case(When(catalogue_row__search_text__contains=phrase, then=Value(1)), default=Value(0))
-    return ExpressionWrapper(whole, output_field=IntegerField())
+        if phrase not in criteria.tokens:
+            found = Case(When(catalogue_row__search_text__contains=phrase, then=Value(1)), default=Value(0))
+            whole = found if whole is None else whole + found
+    return None if whole is None else ExpressionWrapper(whole, output_field=IntegerField())
 
 
 def _relevance(criteria):
