@@ -32,8 +32,8 @@ LAYERS = [
     "alerts",
     "demo",
 ]
-# dgd's modules that wire every app together: above all of them.
-ROOF = {"dgd.urls", "dgd.wsgi", "dgd.asgi"}
+# dgd's modules that wire every app together (and prepare a serving process): above all of them.
+ROOF = {"dgd.urls", "dgd.wsgi", "dgd.asgi", "dgd.startup"}
 
 
 def app_packages():
