@@ -145,7 +145,7 @@ def run(broker, settings, tmp_path, request):
             worker.stop()
 
 
-def wait_until_done(issue, timeout=60):
+def wait_until_done(issue, worker, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         counts = delivery_counts(issue_id=issue.pk)
@@ -157,8 +157,12 @@ def wait_until_done(issue, timeout=60):
             "SELECT pid, state, xact_start, left(query, 200) FROM pg_stat_activity WHERE datname = current_database()"
         )
         activity = cursor.fetchall()
-    rows = list(Delivery.objects.exclude(status=DeliveryStatus.SENT).values())
-    raise AssertionError(f"not done in {timeout} s: {delivery_counts(issue_id=issue.pk)} {activity} {rows}")
+    rows = list(Delivery.objects.exclude(status=DeliveryStatus.SENT).values("id", "status", "claims", "updated_at"))
+    alive = worker.proc.poll() is None
+    raise AssertionError(
+        f"not done in {timeout} s: {delivery_counts(issue_id=issue.pk)} {activity} {rows[:5]} "
+        f"worker alive: {alive}; its log ends:\n{worker.log.read_text()[-6000:]}"
+    )
 
 
 def digests_by_message_id(recorder):
@@ -172,7 +176,7 @@ def expected_message_ids(issue):
 
 
 def test_each_confirmed_subscriber_gets_exactly_one_digest_and_a_leaver_nothing_after(run):
-    recorder, _worker = run
+    recorder, worker = run
     leaver = Subscriber.objects.confirmed().order_by("-pk").first()  # among the last to be claimed
     issue = publish_sample(UserFactory(role="chief_editor"))
     recorder.wait_for(lambda: recorder.digest_count() >= 50, timeout=30)
@@ -185,7 +189,7 @@ def test_each_confirmed_subscriber_gets_exactly_one_digest_and_a_leaver_nothing_
     left_at = time.time()
     assert response.status_code == 200
 
-    counts = wait_until_done(issue)
+    counts = wait_until_done(issue, worker)
     assert [m for m in recorder.to(leaver.email) if m.at > left_at] == []
     assert Delivery.objects.get(issue=issue, subscriber=leaver).status == DeliveryStatus.SKIPPED
     assert counts == {"total": SUBSCRIBERS, "sent": SUBSCRIBERS - 1, "failed": 0, "pending": 0, "skipped": 1}
@@ -212,7 +216,7 @@ def test_a_killed_worker_loses_nobody_and_repeats_at_most_what_was_in_flight(run
     assert digests - 2 <= recorded <= digests
 
     worker.start()
-    counts = wait_until_done(issue)
+    counts = wait_until_done(issue, worker)
     assert counts == {"total": SUBSCRIBERS, "sent": SUBSCRIBERS, "failed": 0, "pending": 0, "skipped": 0}
     received = digests_by_message_id(recorder)
     assert set(received) == expected_message_ids(issue)  # nobody is missing
@@ -223,9 +227,9 @@ def test_a_killed_worker_loses_nobody_and_repeats_at_most_what_was_in_flight(run
 
 @pytest.mark.parametrize("run", [10], indirect=True)
 def test_with_451_to_one_message_in_ten_every_message_still_arrives(run):
-    recorder, _worker = run
+    recorder, worker = run
     issue = publish_sample(UserFactory(role="chief_editor"))
-    counts = wait_until_done(issue)
+    counts = wait_until_done(issue, worker)
     assert counts == {"total": SUBSCRIBERS, "sent": SUBSCRIBERS, "failed": 0, "pending": 0, "skipped": 0}
     assert recorder.refused >= SUBSCRIBERS // 10
     received = digests_by_message_id(recorder)
