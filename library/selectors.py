@@ -611,28 +611,40 @@ class Facet(NamedTuple):
     provinces_only: bool = False  # only the table's rows of provinces
     counts: object = None  # its value in the counts table (an expression), None when that table has not got it
     column: str = ""  # the sample table's column it is read from
-    sampled: str = ""  # its value there (SQL over ``sampled``), "" for each element of the array ``column``
+    sampled: str = ""  # its value there, when not the column itself (SQL over ``sampled``)
+    vocabulary: object = None  # for an array column: the values each counted in it (a function)
+
+
+def _province_codes():
+    return [province.code for province in provinces()]
+
+
+def _theme_ids():
+    return [theme.pk for theme in themes()]
 
 
 FACETS = {
     "provinces": Facet(
-        {"regions": ()}, "policies_catalogueregion", "entry_id", "t.region_id", True, F("region_id"), "provinces"
+        {"regions": ()},
+        "policies_catalogueregion",
+        "entry_id",
+        "t.region_id",
+        True,
+        F("region_id"),
+        column="provinces",
+        vocabulary=_province_codes,
     ),
     "themes": Facet(
-        {"themes": ()}, "policies_cataloguetheme", "entry_id", "t.theme_id", counts=F("theme_id"), column="themes"
-    ),
-    "levels": Facet(
-        {"levels": ()},
-        "policies_cataloguerow",
+        {"themes": ()},
+        "policies_cataloguetheme",
         "entry_id",
-        "t.level",
-        counts=F("level"),
-        column="level",
-        sampled="level",
+        "t.theme_id",
+        counts=F("theme_id"),
+        column="themes",
+        vocabulary=_theme_ids,
     ),
-    "kinds": Facet(
-        {"kinds": ()}, "policies_cataloguerow", "entry_id", "t.kind", counts=F("kind"), column="kind", sampled="kind"
-    ),
+    "levels": Facet({"levels": ()}, "policies_cataloguerow", "entry_id", "t.level", counts=F("level"), column="level"),
+    "kinds": Facet({"kinds": ()}, "policies_cataloguerow", "entry_id", "t.kind", counts=F("kind"), column="kind"),
     "years": Facet(
         {"date_from": None, "date_to": None},
         "policies_cataloguerow",
@@ -642,14 +654,7 @@ FACETS = {
         column="published_on",
         sampled="EXTRACT(YEAR FROM published_on)::int",
     ),
-    "issuers": Facet(
-        {"issuer": ""},
-        "policies_entry",
-        "id",
-        "t.issuer",
-        column="issuer",
-        sampled="issuer",
-    ),
+    "issuers": Facet({"issuer": ""}, "policies_entry", "id", "t.issuer", column="issuer"),
 }
 ISSUERS_KEPT = 50  # the issuer facet keeps its most frequent names (the page shows 20)
 
@@ -711,11 +716,11 @@ def _days_counts(criteria, by, days):
     theme = criteria.themes[0] if criteria.themes else None
     if by == "provinces":
         rows = CatalogueRegionTheme.objects.filter(theme_id=theme) if theme else CatalogueRegion.objects.all()
-        rows = rows.filter(is_province=True, region_id__in=[province.code for province in provinces()])
+        rows = rows.filter(is_province=True, region_id__in=_province_codes())
         value = F("region_id")
     elif by == "themes":
         rows = CatalogueRegionTheme.objects.filter(region_id=region) if region else CatalogueTheme.objects.all()
-        rows = rows.filter(theme_id__in=[choice.pk for choice in themes()])
+        rows = rows.filter(theme_id__in=_theme_ids())
         value = F("theme_id")
     else:
         rows, _duplicates = _driver(criteria)  # one row per entry: at most one region and one theme
@@ -809,13 +814,14 @@ def _sample_counts(criteria, *, facets, buckets):
     params, counting = list(params), []
     for by in facets:  # values as text: one UNION holds them all
         facet = FACETS[by]
-        if facet.sampled:
-            counting.append(f"SELECT %s, ({facet.sampled})::text, COUNT(*) FROM sampled GROUP BY 1, 2")
+        if facet.vocabulary is None:
+            value = facet.sampled or facet.column
+            counting.append(f"SELECT %s, ({value})::text, COUNT(*) FROM sampled GROUP BY 1, 2")
             params.append(by)
         else:
             # A province or theme: one filtered count per value of the vocabulary, in one pass over the rows,
             # where unnesting each row's array and grouping the pieces cost ten times as much.
-            values = [province.code for province in provinces()] if by == "provinces" else [t.pk for t in themes()]
+            values = facet.vocabulary()
             counted = ", ".join(f"COUNT(*) FILTER (WHERE %s = ANY(sampled.{facet.column}))" for _value in values)
             counting.append(f"SELECT %s, unnest(%s::int[])::text, unnest(ARRAY[{counted}]) FROM sampled")
             params += [by, values, *values]
